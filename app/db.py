@@ -1,0 +1,90 @@
+"""Database access: one bounded pool of PyMySQL connections per process.
+
+Connections are opened lazily, kept open and reused; DBUtils reopens a connection
+transparently when the server went away (for example after a restart), so the
+service recovers without being restarted. TLS is an explicit setting.
+"""
+from __future__ import annotations
+
+import ssl
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import pymysql
+import pymysql.cursors
+from dbutils.pooled_db import PooledDB
+
+from app.config import DatabaseSettings
+
+# Errors meaning "the database cannot be reached or talked to right now" (answered with 503).
+UNAVAILABLE_ERRORS = (pymysql.err.OperationalError, pymysql.err.InterfaceError)
+# MySQL error number for a duplicate key.
+ER_DUP_ENTRY = 1062
+
+
+def connect_arguments(settings: DatabaseSettings, with_database: bool = True) -> dict[str, Any]:
+    """Keyword arguments for pymysql.connect with timeouts, charset, UTC session and TLS mode."""
+    arguments: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "user": settings.user,
+        "password": settings.password,
+        "charset": "utf8mb4",
+        "connect_timeout": settings.connect_timeout,
+        "read_timeout": settings.read_timeout,
+        "write_timeout": settings.write_timeout,
+        "autocommit": True,
+        "init_command": "SET time_zone = '+00:00'",
+        "cursorclass": pymysql.cursors.DictCursor,
+    }
+    if with_database:
+        arguments["database"] = settings.database
+    arguments.update(tls_arguments(settings))
+    return arguments
+
+
+def tls_arguments(settings: DatabaseSettings) -> dict[str, Any]:
+    if settings.tls == "disabled":
+        return {"ssl_disabled": True}
+    if settings.tls == "required":
+        # One context for every connection: building one per connect costs tens of ms of CPU.
+        context = ssl.create_default_context(cafile=settings.tls_ca)
+        return {"ssl": context}
+    return {}  # preferred: PyMySQL uses TLS when the server offers it, without verification
+
+
+class Database:
+    """A bounded pool; `connection()` lends one connection for the duration of a with-block."""
+
+    def __init__(self, settings: DatabaseSettings, pool_size: int) -> None:
+        self.settings = settings
+        self._pool = PooledDB(
+            creator=pymysql,
+            mincached=0,
+            maxcached=pool_size,
+            maxconnections=pool_size,
+            blocking=True,
+            ping=0,  # no round trip per checkout; failed statements reconnect and retry once
+            reset=False,  # autocommit: nothing to roll back when a connection is returned
+            **connect_arguments(settings),
+        )
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        con = self._pool.connection()
+        try:
+            yield con
+        finally:
+            con.close()  # returns it to the pool
+
+    @contextmanager
+    def cursor(self) -> Iterator[pymysql.cursors.DictCursor]:
+        with self.connection() as con:
+            cur = con.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+
+    def close(self) -> None:
+        self._pool.close()

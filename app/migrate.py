@@ -1,0 +1,264 @@
+"""Apply the schema migrations in app/migrations and ensure the runtime database user.
+
+    python -m app.migrate
+
+With MYSQL_ADMIN_USER and MYSQL_ADMIN_PASSWORD (or MYSQL_ADMIN_PASSWORD_FILE) it connects as that
+identity, creates MYSQL_DATABASE if absent, applies pending migrations and makes sure MYSQL_USER@'%'
+exists with MYSQL_PASSWORD and holds only SELECT, INSERT, UPDATE, DELETE on MYSQL_DATABASE.
+Without them it applies migrations as MYSQL_USER (which then needs DDL rights).
+A database lock (GET_LOCK) serialises concurrent runs; applied versions are recorded in
+schema_migrations, so a second run does nothing. Exit status 0 on success, 1 with one line on stderr
+on failure.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, replace
+from importlib import resources
+from typing import Any, Mapping
+
+import pymysql
+
+from app.config import (ConfigError, DatabaseSettings, database_settings, int_setting, secret_setting,
+                        user_name)
+from app.db import connect_arguments
+
+RUNTIME_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
+_FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# Errors worth waiting out while the server starts: cannot connect, lost connection, server gone.
+_RETRYABLE_CONNECT_ERRORS = {2002, 2003, 2006, 2013}
+
+
+class MigrationError(Exception):
+    """A migration could not be applied; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode("utf-8")).hexdigest()
+
+    def statements(self) -> list[str]:
+        """Statements end with ';' at the end of a line; lines starting with '--' are comments."""
+        lines = [line for line in self.sql.splitlines() if not line.lstrip().startswith("--")]
+        statements, current = [], []
+        for line in lines:
+            current.append(line)
+            if line.rstrip().endswith(";"):
+                statements.append("\n".join(current).strip().rstrip(";"))
+                current = []
+        if "\n".join(current).strip():
+            statements.append("\n".join(current).strip())
+        return [statement for statement in statements if statement]
+
+
+def available_migrations() -> list[Migration]:
+    migrations = []
+    for entry in resources.files("app.migrations").iterdir():
+        match = _FILE_NAME.match(entry.name)
+        if match:
+            migrations.append(Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
+    migrations.sort(key=lambda migration: migration.version)
+    versions = [migration.version for migration in migrations]
+    if len(set(versions)) != len(versions):
+        raise MigrationError("two migration files share a version number")
+    return migrations
+
+
+def expected_version() -> int:
+    migrations = available_migrations()
+    return migrations[-1].version if migrations else 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    runtime: DatabaseSettings
+    admin_user: str | None
+    admin_password: str | None
+    lock_timeout: int
+    connect_wait: int
+
+
+def plan_from(env: Mapping[str, str]) -> Plan:
+    runtime = database_settings(env)
+    admin_user = admin_password = None
+    if env.get("MYSQL_ADMIN_USER"):
+        admin_user = user_name(env, "MYSQL_ADMIN_USER")
+        admin_password = secret_setting(env, "MYSQL_ADMIN_PASSWORD")
+        if admin_password is None:
+            if "MYSQL_ADMIN_PASSWORD" not in env:
+                raise ConfigError("MYSQL_ADMIN_PASSWORD (or MYSQL_ADMIN_PASSWORD_FILE) is required "
+                                  "with MYSQL_ADMIN_USER")
+            admin_password = ""  # set explicitly to empty: an admin without a password
+        if admin_user == runtime.user:
+            raise ConfigError("MYSQL_USER must differ from MYSQL_ADMIN_USER: the runtime user gets data rights only")
+    return Plan(runtime, admin_user, admin_password,
+                lock_timeout=int_setting(env, "MIGRATE_LOCK_TIMEOUT", 120, maximum=3600),
+                connect_wait=int_setting(env, "MIGRATE_CONNECT_WAIT", 60, minimum=0, maximum=3600))
+
+
+def quote_identifier(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def connect(plan: Plan) -> Any:
+    """Connect as the admin (no default database) or the runtime user, waiting while the server starts."""
+    if plan.admin_user is not None:
+        settings = replace(plan.runtime, user=plan.admin_user, password=plan.admin_password or "")
+        arguments = connect_arguments(settings, with_database=False)
+    else:
+        arguments = connect_arguments(plan.runtime)
+    arguments["cursorclass"] = pymysql.cursors.Cursor
+    deadline = time.monotonic() + plan.connect_wait
+    while True:
+        try:
+            return pymysql.connect(**arguments)
+        except pymysql.err.OperationalError as error:
+            if error.args[0] not in _RETRYABLE_CONNECT_ERRORS or time.monotonic() >= deadline:
+                raise
+            time.sleep(1)
+
+
+def acquire_lock(cur: Any, database: str, timeout: int) -> str:
+    lock_name = f"app.migrate:{database}"
+    cur.execute("SELECT GET_LOCK(%s, %s)", (lock_name, timeout))
+    if cur.fetchone()[0] != 1:
+        raise MigrationError(f"another migration held the lock {lock_name!r} for more than {timeout} s")
+    return lock_name
+
+
+def applied_versions(cur: Any) -> dict[int, str]:
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INT UNSIGNED NOT NULL PRIMARY KEY,"
+        " name VARCHAR(255) NOT NULL,"
+        " checksum CHAR(64) NOT NULL,"
+        " applied_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP"
+        ") ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci")
+    cur.execute("SELECT version, checksum FROM schema_migrations")
+    return {int(version): checksum for version, checksum in cur.fetchall()}
+
+
+def apply_pending(cur: Any, migrations: list[Migration], out: Any) -> int:
+    applied = applied_versions(cur)
+    count = 0
+    for migration in migrations:
+        label = f"{migration.version:04d}_{migration.name}"
+        if migration.version in applied:
+            if applied[migration.version] != migration.checksum:
+                raise MigrationError(f"migration {label} changed after it was applied; add a new migration instead")
+            continue
+        for statement in migration.statements():
+            try:
+                cur.execute(statement)
+            except pymysql.err.MySQLError as error:
+                raise MigrationError(f"migration {label} failed: {_describe(error)}") from None
+        cur.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                    (migration.version, migration.name, migration.checksum))
+        print(f"migrate: applied {label}", file=out)
+        count += 1
+    return count
+
+
+def ensure_runtime_user(cur: Any, user: str, password: str, database: str) -> None:
+    """User '<user>'@'%' with this password and exactly the data privileges on the database."""
+    cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (user, password))
+    cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
+    for statement in excess_privilege_revocations(cur, user, database):
+        cur.execute(statement, (user,))
+    cur.execute(f"GRANT {', '.join(RUNTIME_PRIVILEGES)} ON {quote_identifier(database)}.* TO %s@'%%'", (user,))
+
+
+def excess_privilege_revocations(cur: Any, user: str, database: str) -> list[str]:
+    """REVOKE statements (user as the one parameter) for every privilege beyond the data rights."""
+    grantee = f"'{user}'@'%'"
+    statements: list[str] = []
+    cur.execute("SELECT PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = %s",
+                (grantee,))
+    rows = cur.fetchall()
+    if any(privilege != "USAGE" for privilege, _ in rows):
+        statements.append("REVOKE ALL PRIVILEGES ON *.* FROM %s@'%%'")
+    if any(grantable == "YES" for _, grantable in rows):
+        statements.append("REVOKE GRANT OPTION ON *.* FROM %s@'%%'")
+    cur.execute("SELECT TABLE_SCHEMA, PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.SCHEMA_PRIVILEGES "
+                "WHERE GRANTEE = %s", (grantee,))
+    for schema, privilege, grantable in cur.fetchall():
+        target = f"{quote_identifier(schema)}.*"
+        if schema != database or privilege not in RUNTIME_PRIVILEGES:
+            statements.append(f"REVOKE {privilege} ON {target} FROM %s@'%%'")
+        if grantable == "YES":
+            statements.append(f"REVOKE GRANT OPTION ON {target} FROM %s@'%%'")
+    cur.execute("SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLE_PRIVILEGES "
+                "WHERE GRANTEE = %s", (grantee,))
+    for schema, table in cur.fetchall():
+        target = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        statements.append(f"REVOKE ALL PRIVILEGES, GRANT OPTION ON {target} FROM %s@'%%'")
+    cur.execute("SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, PRIVILEGE_TYPE FROM "
+                "information_schema.COLUMN_PRIVILEGES WHERE GRANTEE = %s", (grantee,))
+    for schema, table, column, privilege in cur.fetchall():
+        target = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        statements.append(f"REVOKE {privilege} ({quote_identifier(column)}) ON {target} FROM %s@'%%'")
+    return list(dict.fromkeys(statements))
+
+
+def run(plan: Plan, out: Any = sys.stdout) -> int:
+    """Apply pending migrations (and ensure the runtime user as admin); returns how many were applied."""
+    migrations = available_migrations()
+    database = plan.runtime.database
+    con = connect(plan)
+    try:
+        cur = con.cursor()
+        if plan.admin_user is not None:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)} "
+                        "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            cur.execute(f"USE {quote_identifier(database)}")
+        lock_name = acquire_lock(cur, database, plan.lock_timeout)
+        try:
+            count = apply_pending(cur, migrations, out)
+            if plan.admin_user is not None:
+                ensure_runtime_user(cur, plan.runtime.user, plan.runtime.password, database)
+        finally:
+            cur.execute("SELECT RELEASE_LOCK(%s)", (lock_name,))
+    finally:
+        con.close()
+    version = migrations[-1].version if migrations else 0
+    summary = f"migrate: schema at version {version}, {count} migration(s) applied"
+    if plan.admin_user is not None:
+        summary += f"; {plan.runtime.user}@'%' holds {', '.join(RUNTIME_PRIVILEGES)} on {database}"
+    print(summary, file=out)
+    return count
+
+
+def _describe(error: pymysql.err.MySQLError) -> str:
+    if len(error.args) >= 2:
+        return f"MySQL error {error.args[0]}: {error.args[1]}"
+    return type(error).__name__
+
+
+def main(env: Mapping[str, str] | None = None) -> int:
+    env = os.environ if env is None else env
+    try:
+        run(plan_from(env))
+    except ConfigError as error:
+        print(f"migrate: configuration error: {error}", file=sys.stderr)
+        return 1
+    except MigrationError as error:
+        print(f"migrate: {error}", file=sys.stderr)
+        return 1
+    except pymysql.err.MySQLError as error:
+        print(f"migrate: database error: {_describe(error)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

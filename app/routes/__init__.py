@@ -1,0 +1,1 @@
+"""HTTP routes, one blueprint per surface: health, REST users, the tutorial's legacy routes, OpenAPI."""

@@ -1,0 +1,78 @@
+"""Fixtures: a throwaway MariaDB (or TEST_MYSQL_* given), the migrated schema, the app and its client.
+
+Migrations run as the server's admin; the app runs as a runtime user holding data rights only.
+"""
+from __future__ import annotations
+
+import secrets
+from typing import Iterator
+
+import pytest
+
+from app import create_app
+from app import migrate
+from mariadb_server import MariaDBServer
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[MariaDBServer]:
+    server = MariaDBServer.external()
+    if server is not None:
+        yield server
+        return
+    server = MariaDBServer.start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture(scope="session")
+def app_env(mariadb: MariaDBServer) -> Iterator[dict[str, str]]:
+    """Environment for the app: a fresh database and runtime user on the server."""
+    suffix = secrets.token_hex(4)
+    env = {
+        "MYSQL_HOST": mariadb.host,
+        "MYSQL_PORT": str(mariadb.port),
+        "MYSQL_DATABASE": f"users_test_{suffix}",
+        "MYSQL_USER": f"users_app_{suffix}",
+        "MYSQL_PASSWORD": "runtime-" + secrets.token_urlsafe(12),
+        "MYSQL_TLS": "disabled",
+        "MYSQL_CONNECT_TIMEOUT": "2",
+        "LOG_LEVEL": "INFO",
+    }
+    yield env
+    with mariadb.admin_connection() as con, con.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{env['MYSQL_DATABASE']}`")
+        cur.execute("DROP USER IF EXISTS %s@'%%'", (env["MYSQL_USER"],))
+
+
+@pytest.fixture(scope="session")
+def admin_env(mariadb: MariaDBServer, app_env: dict[str, str]) -> dict[str, str]:
+    """Environment for `python -m app.migrate` as the server's admin."""
+    return {**app_env, "MYSQL_ADMIN_USER": mariadb.admin_user, "MYSQL_ADMIN_PASSWORD": mariadb.admin_password,
+            "MIGRATE_CONNECT_WAIT": "5"}
+
+
+@pytest.fixture(scope="session")
+def migrated(admin_env: dict[str, str]) -> dict[str, str]:
+    assert migrate.main(admin_env) == 0
+    return admin_env
+
+
+@pytest.fixture()
+def clean_users(mariadb: MariaDBServer, migrated: dict[str, str]) -> None:
+    with mariadb.admin_connection(database=migrated["MYSQL_DATABASE"]) as con, con.cursor() as cur:
+        cur.execute("DELETE FROM users")
+
+
+@pytest.fixture()
+def app(app_env: dict[str, str], migrated: dict[str, str], clean_users: None):
+    application = create_app(app_env)
+    yield application
+    application.extensions["users_db"].close()
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()

@@ -13,7 +13,7 @@ from flask import Flask, g, request
 from app import errors, logs, openapi
 from app.config import load_settings
 from app.db import Database
-from app.migrate import expected_version
+from app.migrations import expected_version
 from app.routes import health, legacy, users
 
 MAX_BODY_BYTES = 1024 * 1024

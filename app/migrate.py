@@ -12,13 +12,10 @@ on failure.
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass, replace
-from importlib import resources
 from typing import Any, Mapping
 
 import pymysql
@@ -26,57 +23,11 @@ import pymysql
 from app.config import (ConfigError, DatabaseSettings, database_settings, int_setting, secret_setting,
                         user_name)
 from app.db import connect_arguments
+from app.migrations import Migration, MigrationError, available_migrations
 
 RUNTIME_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
-_FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 # Errors worth waiting out while the server starts: cannot connect, lost connection, server gone.
 _RETRYABLE_CONNECT_ERRORS = {2002, 2003, 2006, 2013}
-
-
-class MigrationError(Exception):
-    """A migration could not be applied; the message says which and why."""
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    name: str
-    sql: str
-
-    @property
-    def checksum(self) -> str:
-        return hashlib.sha256(self.sql.encode("utf-8")).hexdigest()
-
-    def statements(self) -> list[str]:
-        """Statements end with ';' at the end of a line; lines starting with '--' are comments."""
-        lines = [line for line in self.sql.splitlines() if not line.lstrip().startswith("--")]
-        statements, current = [], []
-        for line in lines:
-            current.append(line)
-            if line.rstrip().endswith(";"):
-                statements.append("\n".join(current).strip().rstrip(";"))
-                current = []
-        if "\n".join(current).strip():
-            statements.append("\n".join(current).strip())
-        return [statement for statement in statements if statement]
-
-
-def available_migrations() -> list[Migration]:
-    migrations = []
-    for entry in resources.files("app.migrations").iterdir():
-        match = _FILE_NAME.match(entry.name)
-        if match:
-            migrations.append(Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
-    migrations.sort(key=lambda migration: migration.version)
-    versions = [migration.version for migration in migrations]
-    if len(set(versions)) != len(versions):
-        raise MigrationError("two migration files share a version number")
-    return migrations
-
-
-def expected_version() -> int:
-    migrations = available_migrations()
-    return migrations[-1].version if migrations else 0
 
 
 @dataclass(frozen=True)
@@ -137,15 +88,19 @@ def acquire_lock(cur: Any, database: str, timeout: int) -> str:
 
 
 def applied_versions(cur: Any) -> dict[int, str]:
+    cur.execute("SELECT COUNT(*) FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'schema_migrations'")
+    if cur.fetchone()[0]:  # checked first: CREATE ... IF NOT EXISTS needs the CREATE privilege anyway
+        cur.execute("SELECT version, checksum FROM schema_migrations")
+        return {int(version): checksum for version, checksum in cur.fetchall()}
     cur.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "CREATE TABLE schema_migrations ("
         " version INT UNSIGNED NOT NULL PRIMARY KEY,"
         " name VARCHAR(255) NOT NULL,"
         " checksum CHAR(64) NOT NULL,"
         " applied_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP"
         ") ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci")
-    cur.execute("SELECT version, checksum FROM schema_migrations")
-    return {int(version): checksum for version, checksum in cur.fetchall()}
+    return {}
 
 
 def apply_pending(cur: Any, migrations: list[Migration], out: Any) -> int:
@@ -197,11 +152,13 @@ def excess_privilege_revocations(cur: Any, user: str, database: str) -> list[str
             statements.append(f"REVOKE {privilege} ON {target} FROM %s@'%%'")
         if grantable == "YES":
             statements.append(f"REVOKE GRANT OPTION ON {target} FROM %s@'%%'")
-    cur.execute("SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLE_PRIVILEGES "
-                "WHERE GRANTEE = %s", (grantee,))
-    for schema, table in cur.fetchall():
+    cur.execute("SELECT TABLE_SCHEMA, TABLE_NAME, PRIVILEGE_TYPE, IS_GRANTABLE FROM "
+                "information_schema.TABLE_PRIVILEGES WHERE GRANTEE = %s", (grantee,))
+    for schema, table, privilege, grantable in cur.fetchall():
         target = f"{quote_identifier(schema)}.{quote_identifier(table)}"
-        statements.append(f"REVOKE ALL PRIVILEGES, GRANT OPTION ON {target} FROM %s@'%%'")
+        statements.append(f"REVOKE {privilege} ON {target} FROM %s@'%%'")
+        if grantable == "YES":
+            statements.append(f"REVOKE GRANT OPTION ON {target} FROM %s@'%%'")
     cur.execute("SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, PRIVILEGE_TYPE FROM "
                 "information_schema.COLUMN_PRIVILEGES WHERE GRANTEE = %s", (grantee,))
     for schema, table, column, privilege in cur.fetchall():

@@ -1,0 +1,74 @@
+"""Fixtures of the end-to-end tier: the cluster (or a skip saying why not), throwaway namespaces, and one
+shared deployment for the lifecycle tests that can safely take turns on it.
+
+Every namespace created here starts with "e2e-" and is deleted afterwards (E2E_KEEP=1 keeps them).
+"""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from e2e_ansible import PlaybookRun, run_playbook
+from e2e_kube import Cluster
+from e2e_settings import CONTEXT, KEEP_NAMESPACES, KUBECONFIG, NAMESPACE_PREFIX
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Cluster:
+    try:
+        found = Cluster()
+    except Exception as error:  # noqa: BLE001 - no kubeconfig, unknown context, unreadable file
+        pytest.skip(f"end-to-end tier skipped: cannot load {KUBECONFIG} (context {CONTEXT}): {error}; "
+                    "start the local cluster (local-cluster/cluster up, root on Debian) or set E2E_KUBECONFIG")
+    if not found.answers():
+        pytest.skip(f"end-to-end tier skipped: the cluster of {KUBECONFIG} (context {CONTEXT}) does not answer; "
+                    "start it (local-cluster/cluster up, root on Debian)")
+    return found
+
+
+class Namespaces:
+    """Hands out fresh namespace names and deletes whatever was created under them."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.names: list[str] = []
+
+    def new(self, purpose: str) -> str:
+        name = f"{NAMESPACE_PREFIX}{purpose}-{secrets.token_hex(3)}"
+        self.names.append(name)
+        return name
+
+    def delete_all(self) -> None:
+        if KEEP_NAMESPACES:
+            return
+        for name in self.names:
+            self.cluster.delete_namespace(name)
+
+
+@pytest.fixture
+def namespaces(cluster: Cluster) -> Iterator[Namespaces]:
+    made = Namespaces(cluster)
+    yield made
+    made.delete_all()
+
+
+@dataclass
+class Deployment:
+    namespace: str
+    first_run: PlaybookRun  # site.yml at -v with --diff, on an empty namespace
+    url: str  # the API Service, http://ClusterIP:port
+
+
+@pytest.fixture(scope="session")
+def deployment(cluster: Cluster) -> Iterator[Deployment]:
+    """site.yml once, on a namespace of its own, shared by the lifecycle tests."""
+    made = Namespaces(cluster)
+    namespace = made.new("shared")
+    try:
+        first_run = run_playbook("site.yml", namespace, "-v", "--diff")
+        yield Deployment(namespace, first_run, cluster.api_url(namespace))
+    finally:
+        made.delete_all()
+

@@ -1,0 +1,19 @@
+"""Where the end-to-end tier runs: the project's local Kubernetes unless the environment names another.
+
+E2E_INVENTORY   inventory the playbooks run with (default inventory/local)
+E2E_KUBECONFIG  kubeconfig of that inventory's cluster (default /var/lib/local-k8s/kubeconfig)
+E2E_CONTEXT     its context (default local-k8s)
+E2E_KEEP        set to 1 to keep the test namespaces for debugging (they are deleted otherwise)
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+INVENTORY = os.environ.get("E2E_INVENTORY", "inventory/local")
+KUBECONFIG = os.environ.get("E2E_KUBECONFIG", "/var/lib/local-k8s/kubeconfig")
+CONTEXT = os.environ.get("E2E_CONTEXT", "local-k8s")
+KEEP_NAMESPACES = os.environ.get("E2E_KEEP") == "1"
+# Every namespace this tier creates starts with this, so a leftover is easy to recognise.
+NAMESPACE_PREFIX = "e2e-"

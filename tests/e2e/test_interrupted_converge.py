@@ -1,0 +1,30 @@
+"""A converge killed mid-run (a lost terminal, a cancelled CI job) is completed by the next one."""
+from __future__ import annotations
+
+import signal
+import time
+
+from e2e_ansible import kill_playbook, run_playbook, start_playbook
+from e2e_api import call, create_user
+from e2e_kube import Cluster, wait_until
+
+
+def test_second_converge_completes_after_first_is_killed_mid_run(cluster: Cluster, namespaces) -> None:
+    namespace = namespaces.new("interrupted")
+    first = start_playbook("site.yml", namespace)
+    try:
+        # Kill it once MySQL is being created: Secret and namespace exist, the rest does not yet.
+        wait_until(lambda: first.poll() is not None or cluster.apps.list_namespaced_stateful_set(namespace).items
+                   if cluster.namespace_exists(namespace) else first.poll() is not None,
+                   600, "the first converge to create the MySQL StatefulSet", interval=1)
+        time.sleep(2)
+    finally:
+        if first.poll() is None:
+            kill_playbook(first)
+    assert first.returncode == -signal.SIGKILL, "the first converge ended before it could be interrupted"
+
+    run_playbook("site.yml", namespace)
+
+    url = cluster.api_url(namespace)
+    user = create_user(url, "Alan", "alan@example.com")
+    assert call(url, "GET", f"/users/{user['id']}")[0] == 200

@@ -1,0 +1,93 @@
+"""Lifecycle of one shared deployment: a re-run, a lost MySQL pod, a teardown and reinstall, a new password.
+
+The tests take turns on the deployment in file order; each creates the rows it checks, so none relies on
+another's data. The password change comes last because it rolls every API pod.
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import secrets
+
+from e2e_ansible import run_playbook, vault_values
+from e2e_api import call, create_user, ready
+from e2e_kube import Cluster, wait_until
+
+
+def unique_email(tag: str) -> str:
+    return f"{tag}-{secrets.token_hex(4)}@example.com"
+
+
+def test_rerun_changes_nothing_creates_no_job_and_prints_no_secret(cluster: Cluster, deployment) -> None:
+    started = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+
+    run = run_playbook("site.yml", deployment.namespace, "-v", "--diff")
+
+    assert run.changed == 0, f"the second run changed something:\n{run.tail()}"
+    new_jobs = [job.metadata.name for job in cluster.jobs(deployment.namespace)
+                if job.metadata.creation_timestamp >= started]
+    assert not new_jobs, f"unchanged migrations created Jobs {new_jobs}"
+    for name, value in vault_values().items():
+        assert value not in run.output and base64.b64encode(value.encode()).decode() not in run.output, \
+            f"{name} printed by the second run"
+
+
+def test_mysql_pod_deletion_loses_no_committed_row(cluster: Cluster, deployment) -> None:
+    ns, url = deployment.namespace, deployment.url
+    user = create_user(url, "Grace", unique_email("grace"))
+    old_pod = cluster.pods_of_service(ns, "mysql")[0]
+
+    cluster.core.delete_namespaced_pod(old_pod.metadata.name, ns)
+
+    def new_mysql_pod_ready():
+        pods = [pod for pod in cluster.pods_of_service(ns, "mysql") if pod.metadata.uid != old_pod.metadata.uid]
+        return any(condition.type == "Ready" and condition.status == "True"
+                   for pod in pods for condition in pod.status.conditions or [])
+
+    wait_until(new_mysql_pod_ready, 300, "a new MySQL pod to be Ready")
+    wait_until(lambda: ready(url), 180, "the API to be ready again")
+    status, body = call(url, "GET", f"/users/{user['id']}")
+    assert (status, body["email"] if status == 200 else body) == (200, user["email"])
+
+
+def test_teardown_then_site_finds_old_data_and_old_passwords(cluster: Cluster, deployment) -> None:
+    ns = deployment.namespace
+    user = create_user(deployment.url, "Edsger", unique_email("edsger"))
+    passwords_before = cluster.secret_values(ns)
+
+    run_playbook("teardown.yml", ns)
+    assert not cluster.apps.list_namespaced_stateful_set(ns).items, "teardown left the MySQL StatefulSet"
+    assert not cluster.apps.list_namespaced_deployment(ns).items, "teardown left the API Deployment"
+    assert cluster.core.list_namespaced_persistent_volume_claim(ns).items, "teardown without purge lost the claim"
+    run_playbook("site.yml", ns)
+
+    assert cluster.secret_values(ns) == passwords_before, "the reinstall changed the passwords"
+    url = cluster.api_url(ns)
+    status, body = call(url, "GET", f"/users/{user['id']}")
+    assert (status, body["email"] if status == 200 else body) == (200, user["email"]), "the old row is gone"
+    settings = cluster.api_settings(ns)
+    code, out, err = cluster.mysql(ns, f"SELECT COUNT(*) FROM `{settings['MYSQL_DATABASE']}`.users", "root",
+                                   passwords_before["mysql-root-password"])
+    assert code == 0 and int(out.strip()) >= 1, f"the old root password no longer opens the data: {err.strip()}"
+
+
+def test_changed_app_password_rolls_api_pods_and_they_work(cluster: Cluster, deployment) -> None:
+    ns = deployment.namespace
+    old_password = cluster.secret_values(ns)["mysql-password"]
+    old_pods = {pod.metadata.name for pod in cluster.pods_of_service(ns, "flask-service")}
+    new_password = "rotated-" + secrets.token_urlsafe(18)
+
+    run = run_playbook("site.yml", ns, "-e", json.dumps({"vault_mysql_app_password": new_password}))
+
+    assert run.changed > 0
+    assert cluster.secret_values(ns)["mysql-password"] == new_password, "the Secret kept the old password"
+    new_pods = {pod.metadata.name for pod in cluster.pods_of_service(ns, "flask-service")}
+    assert new_pods and not new_pods & old_pods, f"API pods not rolled: {sorted(new_pods & old_pods)} remain"
+    url = cluster.api_url(ns)
+    user = create_user(url, "Barbara", unique_email("barbara"))
+    assert call(url, "GET", f"/users/{user['id']}")[0] == 200
+    settings = cluster.api_settings(ns)
+    assert cluster.app_login(ns, settings, new_password) == (0, ""), "the new password does not log in"
+    code, message = cluster.app_login(ns, settings, old_password)
+    assert code != 0 and "Access denied" in message, "the old password still logs in"

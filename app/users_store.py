@@ -1,22 +1,17 @@
-"""SQL for the users table. Every statement is parameterised; passwords are stored as salted scrypt hashes."""
+"""SQL for the users table. Every statement is parameterised; passwords are stored as salted argon2id hashes."""
 from __future__ import annotations
 
 from typing import Any
 
 import pymysql
-from werkzeug.security import generate_password_hash
-
 from app.db import ER_DUP_ENTRY, Database
+from app.passwords import hash_password
 
 _COLUMNS = "user_id, user_name, user_email, created_at, updated_at"
 
 
 class DuplicateEmail(Exception):
     """Another user already has this email address."""
-
-
-def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
 
 
 def _is_duplicate(error: pymysql.err.IntegrityError) -> bool:

@@ -37,7 +37,7 @@ def test_legacy_responses_never_carry_the_password(client):
     user_id = client.get("/users").get_json()[0]["id"]
     for response in (client.get(f"/user/{user_id}"), client.get("/users")):
         assert "jane-pw" not in response.get_data(as_text=True)
-        assert "scrypt" not in response.get_data(as_text=True)
+        assert "argon2" not in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("body, status", [

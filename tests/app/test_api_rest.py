@@ -1,6 +1,8 @@
 """The REST surface, through Flask's test client, against the real database as the runtime user."""
 from __future__ import annotations
 
+from argon2 import PasswordHasher
+
 
 def create(client, name="Ada Lovelace", email="ada@example.com", password="analytical-engine-1843"):
     return client.post("/users", json={"name": name, "email": email, "password": password})
@@ -30,8 +32,9 @@ def test_password_is_stored_as_salted_hash(client, mariadb, migrated):
     with mariadb.admin_connection(database=migrated["MYSQL_DATABASE"]) as con, con.cursor() as cur:
         cur.execute("SELECT user_password FROM users ORDER BY user_id")
         hashes = [row[0] for row in cur.fetchall()]
-    assert all(stored.startswith("scrypt:") for stored in hashes)
-    assert hashes[0] != hashes[1]
+    assert all(stored.startswith("$argon2id$") for stored in hashes)
+    assert all(PasswordHasher().verify(stored, "same-password") for stored in hashes)
+    assert hashes[0] != hashes[1]  # salted
     assert not any("same-password" in stored for stored in hashes)
 
 

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Benchmark the users API under gunicorn against a throwaway MariaDB holding 10,000 users.
+
+    .venv/bin/python bench/run_bench.py [--seconds 10] [--connections 16] [--workers 2] [--threads 4]
+
+Measures, in one run: the database's own ceiling (point selects per second through one persistent
+PyMySQL connection), then wrk at 16 connections on GET /users/<id>, GET /users?limit=50 and POST /users.
+Prints req/s, p50, p99 per endpoint and the ratio of GET /users/<id> req/s to the ceiling.
+Needs: mariadb-server and wrk (Debian packages). A benchmark, not a test: it checks nothing itself.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pymysql
+import requests
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+sys.path.insert(0, str(REPO / "tests" / "app"))
+sys.path.insert(0, str(REPO))
+
+from mariadb_server import MariaDBServer, free_port  # noqa: E402
+
+from app import migrate  # noqa: E402
+from app.passwords import hash_password  # noqa: E402
+
+ENDPOINTS = [("GET /users/<id>", "get_user.lua"), ("GET /users?limit=50", "list_users.lua"),
+             ("POST /users", "create_user.lua")]
+SELECT_ONE = "SELECT user_id, user_name, user_email, created_at, updated_at FROM users WHERE user_id = %s"
+
+
+def seed(server: MariaDBServer, database: str, users: int) -> None:
+    """Users 1..N; one precomputed hash for all (hashing 10,000 passwords would take minutes)."""
+    hashed = hash_password("seeded-password")
+    rows = [(f"user {n}", f"user{n}@example.com", hashed) for n in range(1, users + 1)]
+    with server.admin_connection(database=database) as con, con.cursor() as cur:
+        cur.executemany("INSERT INTO users (user_name, user_email, user_password) VALUES (%s, %s, %s)", rows)
+
+
+def database_ceiling(env: dict[str, str], users: int, seconds: float) -> float:
+    """Point selects per second through one persistent PyMySQL connection (TLS off, as the app)."""
+    con = pymysql.connect(host=env["MYSQL_HOST"], port=int(env["MYSQL_PORT"]), user=env["MYSQL_USER"],
+                          password=env["MYSQL_PASSWORD"], database=env["MYSQL_DATABASE"], ssl_disabled=True,
+                          autocommit=True)
+    try:
+        with con.cursor() as cur:
+            count, deadline = 0, time.perf_counter() + seconds
+            started = time.perf_counter()
+            while time.perf_counter() < deadline:
+                cur.execute(SELECT_ONE, (random.randint(1, users),))
+                cur.fetchone()
+                count += 1
+            return count / (time.perf_counter() - started)
+    finally:
+        con.close()
+
+
+def run_wrk(url: str, script: str, connections: int, seconds: int, users: int) -> dict:
+    env = {**os.environ, "BENCH_DIR": str(BENCH_DIR), "BENCH_USERS": str(users)}
+    result = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s",
+                             str(BENCH_DIR / script), url], env=env, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk not found: apt-get install wrk", file=sys.stderr)
+        return 2
+
+    server = MariaDBServer.start()
+    gunicorn = None
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-gunicorn-"))
+    try:
+        env = {"MYSQL_HOST": server.host, "MYSQL_PORT": str(server.port), "MYSQL_DATABASE": "bench",
+               "MYSQL_USER": "bench_app", "MYSQL_PASSWORD": "bench-" + os.urandom(8).hex(), "MYSQL_TLS": "disabled"}
+        with open(os.devnull, "w") as quiet:
+            migrate.run(migrate.plan_from({**env, "MYSQL_ADMIN_USER": server.admin_user,
+                                           "MYSQL_ADMIN_PASSWORD": server.admin_password}), out=quiet)
+        seed(server, env["MYSQL_DATABASE"], options.users)
+
+        port = free_port()
+        gunicorn_env = {**os.environ, **env, "PORT": str(port), "WEB_CONCURRENCY": str(options.workers),
+                        "GUNICORN_THREADS": str(options.threads), "LOG_LEVEL": "WARNING"}
+        with open(log_dir / "gunicorn.log", "wb") as log:
+            gunicorn = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_conf",
+                                         "app:create_app()"], cwd=REPO, env=gunicorn_env, stdout=log, stderr=log)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("gunicorn did not become ready")
+            time.sleep(0.2)
+
+        ceiling = database_ceiling(env, options.users, options.seconds)
+        print(f"database ceiling (one persistent PyMySQL connection, point selects): {ceiling:,.0f}/s")
+        print(f"wrk: 2 threads, {options.connections} connections, {options.seconds} s per endpoint; "
+              f"gunicorn {options.workers} workers x {options.threads} threads; {options.users:,} users")
+        print(f"{'endpoint':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}{'sock err':>10}")
+        results = {}
+        for name, script in ENDPOINTS:
+            result = run_wrk(url, script, options.connections, options.seconds, options.users)
+            results[name] = result
+            print(f"{name:<22}{result['rps']:>10,.0f}{result['p50_ms']:>10.2f}{result['p99_ms']:>10.2f}"
+                  f"{result['non_2xx']:>10}{result['socket_errors']:>10}")
+        ratio = results["GET /users/<id>"]["rps"] / ceiling
+        print(f"ratio GET /users/<id> req/s to database ceiling: {ratio:.2f} (target >= 0.30)")
+        return 0
+    finally:
+        if gunicorn is not None:
+            gunicorn.send_signal(signal.SIGTERM)
+            gunicorn.wait(timeout=30)
+        server.destroy()
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

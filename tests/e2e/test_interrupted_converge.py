@@ -12,11 +12,15 @@ from e2e_kube import Cluster, wait_until
 def test_second_converge_completes_after_first_is_killed_mid_run(cluster: Cluster, namespaces) -> None:
     namespace = namespaces.new("interrupted")
     first = start_playbook("site.yml", namespace)
+
+    def first_ended_or_mysql_being_created() -> bool:
+        if first.poll() is not None:
+            return True
+        return cluster.namespace_exists(namespace) and bool(cluster.apps.list_namespaced_stateful_set(namespace).items)
+
     try:
-        # Kill it once MySQL is being created: Secret and namespace exist, the rest does not yet.
-        wait_until(lambda: first.poll() is not None or cluster.apps.list_namespaced_stateful_set(namespace).items
-                   if cluster.namespace_exists(namespace) else first.poll() is not None,
-                   600, "the first converge to create the MySQL StatefulSet", interval=1)
+        # Kill it once MySQL is being created: the Secret exists, the schema Job and the API do not yet.
+        wait_until(first_ended_or_mysql_being_created, 600, "the first converge to create MySQL", interval=1)
         time.sleep(2)
     finally:
         if first.poll() is None:

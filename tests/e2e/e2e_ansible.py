@@ -62,14 +62,14 @@ def run_playbook(playbook: str, namespace: str, *extra: str, expect_success: boo
     return run
 
 
-def start_playbook(playbook: str, namespace: str, *extra: str) -> subprocess.Popen[str]:
-    """Start a playbook in its own process group (so it can be killed mid-run, like a lost terminal)."""
-    return subprocess.Popen(playbook_command(playbook, namespace, *extra), cwd=REPO, env=ansible_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+def start_playbook(playbook: str, namespace: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """Start a playbook writing to log, in its own process group (so it can be killed mid-run, like a lost terminal)."""
+    with log.open("wb") as out:
+        return subprocess.Popen(playbook_command(playbook, namespace, *extra), cwd=REPO, env=ansible_env(),
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def kill_playbook(proc: subprocess.Popen[str]) -> None:
+def kill_playbook(proc: subprocess.Popen[bytes]) -> None:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
 

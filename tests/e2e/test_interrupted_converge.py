@@ -9,9 +9,9 @@ from e2e_api import call, create_user
 from e2e_kube import Cluster, wait_until
 
 
-def test_second_converge_completes_after_first_is_killed_mid_run(cluster: Cluster, namespaces) -> None:
+def test_second_converge_completes_after_first_is_killed_mid_run(cluster: Cluster, namespaces, tmp_path) -> None:
     namespace = namespaces.new("interrupted")
-    first = start_playbook("site.yml", namespace)
+    first = start_playbook("site.yml", namespace, tmp_path / "first-converge.log")
 
     def first_ended_or_mysql_being_created() -> bool:
         if first.poll() is not None:
@@ -25,7 +25,8 @@ def test_second_converge_completes_after_first_is_killed_mid_run(cluster: Cluste
     finally:
         if first.poll() is None:
             kill_playbook(first)
-    assert first.returncode == -signal.SIGKILL, "the first converge ended before it could be interrupted"
+    assert first.returncode == -signal.SIGKILL, \
+        f"the first converge ended before it could be interrupted:\n{(tmp_path / 'first-converge.log').read_text()[-3000:]}"
 
     run_playbook("site.yml", namespace)
 

@@ -98,7 +98,7 @@ def main() -> int:
 
         port = free_port()
         gunicorn_env = {**os.environ, **env, "PORT": str(port), "WEB_CONCURRENCY": str(options.workers),
-                        "GUNICORN_THREADS": str(options.threads), "LOG_LEVEL": "WARNING"}
+                        "GUNICORN_THREADS": str(options.threads), "LOG_LEVEL": "INFO"}
         with open(log_dir / "gunicorn.log", "wb") as log:
             gunicorn = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_conf",
                                          "app:create_app()"], cwd=REPO, env=gunicorn_env, stdout=log, stderr=log)

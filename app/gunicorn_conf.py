@@ -39,5 +39,6 @@ logconfig_dict = {
         "gunicorn.error": {"handlers": ["stderr"], "level": _settings.log_level, "propagate": False},
         "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
-    "root": {"handlers": ["stderr"], "level": _settings.log_level},
+    # the app attaches its own JSON handler to the root logger (app.logs.configure)
+    "root": {"handlers": [], "level": _settings.log_level},
 }

@@ -45,12 +45,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _AppHandler(logging.StreamHandler):
+    """The handler configure() installs, told apart so that calling it again replaces it."""
+
+
 def configure(level: str) -> None:
-    """Send the root logger's records to stderr as JSON lines."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+    """Send the root logger's records to stderr as JSON lines (once, however often it is called)."""
     root = logging.getLogger()
-    for existing in list(root.handlers):
+    for existing in [handler for handler in root.handlers if isinstance(handler, _AppHandler)]:
         root.removeHandler(existing)
+    handler = _AppHandler()
+    handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(level)

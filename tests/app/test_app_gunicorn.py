@@ -86,8 +86,9 @@ def test_request_id_is_echoed_and_logged_as_json(served):
     time.sleep(0.2)
     entries = [json.loads(line) for line in served.log_lines()]  # every line is JSON
     requests_logged = [entry for entry in entries if entry.get("request_id") == "trace-4242"]
-    assert requests_logged and requests_logged[-1]["status"] == 200
-    assert requests_logged[-1]["path"] == "/users"
+    assert len(requests_logged) == 1  # logged once, not once per handler
+    assert requests_logged[0]["status"] == 200 and requests_logged[0]["path"] == "/users"
+    assert requests_logged[0]["method"] == "GET" and requests_logged[0]["duration_ms"] >= 0
 
 
 def test_no_password_in_any_log_line(served):

@@ -28,7 +28,6 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         SCHEMA_VERSION=expected_version(),
-        LEGACY_ROUTES=settings.legacy_routes,
     )
     app.json.sort_keys = False
     app.extensions["users_db"] = Database(settings.db, settings.pool_size)

@@ -82,8 +82,6 @@ def _response(response: Response, schemas: dict[str, Any]) -> dict[str, Any]:
         if response.array:
             schema = {"type": "array", "items": schema}
         described["content"] = {"application/json": {"schema": schema}}
-    elif response.description.startswith("OpenAPI"):
-        described["content"] = {"application/json": {"schema": {"type": "object"}}}
     if response.headers:
         described["headers"] = {name: {"description": text, "schema": {"type": "string"}}
                                 for name, text in response.headers.items()}

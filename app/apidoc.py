@@ -6,7 +6,8 @@ generated from the routes that really exist.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
+from collections.abc import Callable
 
 from pydantic import BaseModel
 

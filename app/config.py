@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 TLS_MODES = ("disabled", "preferred", "required")
 _DATABASE_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")

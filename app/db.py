@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import ssl
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pymysql
 import pymysql.cursors

@@ -16,7 +16,8 @@ import os
 import sys
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import pymysql
 

@@ -34,7 +34,7 @@ class UserPatch(BaseModel):
     password: Password | None = Field(default=None, json_schema_extra={"writeOnly": True})
 
     @model_validator(mode="after")
-    def at_least_one_field(self) -> "UserPatch":
+    def at_least_one_field(self) -> UserPatch:
         if not self.model_fields_set:
             raise ValueError("at least one of name, email, password is required")
         for field in self.model_fields_set:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any, TypeVar
 
 from flask import current_app, request
@@ -33,7 +33,7 @@ def json_body(model: type[Model]) -> Model:
 
 def iso(moment: datetime) -> str:
     """Database DATETIMEs are UTC (the session time zone is set to +00:00)."""
-    return moment.replace(tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
 
 def user_json(row: dict[str, Any]) -> dict[str, Any]:

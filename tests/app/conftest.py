@@ -5,7 +5,7 @@ Migrations run as the server's admin; the app runs as a runtime user holding dat
 from __future__ import annotations
 
 import secrets
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

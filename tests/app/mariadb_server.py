@@ -55,7 +55,7 @@ class MariaDBServer:
         return self.base_dir is not None
 
     @classmethod
-    def external(cls) -> "MariaDBServer | None":
+    def external(cls) -> MariaDBServer | None:
         host = os.environ.get("TEST_MYSQL_HOST")
         if not host:
             return None
@@ -64,7 +64,7 @@ class MariaDBServer:
                    admin_password=os.environ.get("TEST_MYSQL_PASSWORD", ""))
 
     @classmethod
-    def start(cls, extra_options: tuple[str, ...] = ()) -> "MariaDBServer":
+    def start(cls, extra_options: tuple[str, ...] = ()) -> MariaDBServer:
         base_dir = Path(tempfile.mkdtemp(prefix="throwaway-mariadb-"))
         server = cls(port=free_port(), base_dir=base_dir, extra_options=extra_options)
         subprocess.run(
@@ -82,14 +82,13 @@ class MariaDBServer:
     def start_again(self) -> None:
         """Start mariadbd on the same port and data directory and wait until it answers."""
         assert self.base_dir is not None, "an external server cannot be started by the tests"
-        log = open(self.base_dir / "mariadbd.log", "ab")
-        self.process = subprocess.Popen(
-            [_find("mariadbd"), "--no-defaults", "--user=root", f"--datadir={self.datadir}",
-             f"--socket={self.base_dir / 'mariadbd.sock'}", f"--port={self.port}", "--bind-address=127.0.0.1",
-             f"--pid-file={self.base_dir / 'mariadbd.pid'}", "--skip-name-resolve", "--innodb-buffer-pool-size=64M",
-             "--max-connections=300", *self.extra_options],
-            stdout=log, stderr=log)
-        log.close()
+        with open(self.base_dir / "mariadbd.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [_find("mariadbd"), "--no-defaults", "--user=root", f"--datadir={self.datadir}",
+                 f"--socket={self.base_dir / 'mariadbd.sock'}", f"--port={self.port}", "--bind-address=127.0.0.1",
+                 f"--pid-file={self.base_dir / 'mariadbd.pid'}", "--skip-name-resolve",
+                 "--innodb-buffer-pool-size=64M", "--max-connections=300", *self.extra_options],
+                stdout=log, stderr=log)
         self.wait_until_ready()
 
     def wait_until_ready(self, seconds: float = 60) -> None:

@@ -1,0 +1,47 @@
+"""Server-side failures reach the client as generic JSON: no traceback, SQL or driver text."""
+from __future__ import annotations
+
+import pymysql
+import pytest
+
+from app import create_app, users_store
+from mariadb_server import free_port
+
+SQL_TEXT = "You have an error in your SQL syntax near 'SELECT user_password FROM users'"
+
+
+def assert_generic(response, status: int, code: str) -> None:
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code
+    text = response.get_data(as_text=True)
+    for leak in ("Traceback", "SQL", "SELECT", "pymysql", "ProgrammingError", "user_password"):
+        assert leak not in text
+
+
+def test_unexpected_database_error_is_a_generic_500(client, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise pymysql.err.ProgrammingError(1064, SQL_TEXT)
+    monkeypatch.setattr(users_store, "get", broken)
+    assert_generic(client.get("/users/1"), 500, "internal_error")
+
+
+def test_unexpected_python_error_is_a_generic_500(client, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise KeyError("user_password")
+    monkeypatch.setattr(users_store, "page", broken)
+    assert_generic(client.get("/users"), 500, "internal_error")
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("get", "/users/1", None), ("get", "/users", None), ("delete", "/users/1", None), ("get", "/readyz", None),
+    ("post", "/users", {"name": "n", "email": "n@example.com", "password": "p"}),
+    ("post", "/create", {"name": "n", "email": "n@example.com", "pwd": "p"}),
+])
+def test_unreachable_database_is_503(app_env, method, path, body):
+    application = create_app({**app_env, "MYSQL_PORT": str(free_port())})
+    try:
+        response = getattr(application.test_client(), method)(path, json=body)
+        assert_generic(response, 503, "database_unavailable")
+        assert application.test_client().get("/healthz").status_code == 200
+    finally:
+        application.extensions["users_db"].close()

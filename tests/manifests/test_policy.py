@@ -1,0 +1,216 @@
+"""Policy on the rendered manifests: hardened pods, pinned images, secrets only in the Secret, MySQL internal."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
+MAX_NAME = 63
+
+
+def pod_specs(render):
+    for name, obj in render.objects.items():
+        if obj["kind"] in WORKLOAD_KINDS:
+            yield name, obj, obj["spec"]["template"]["spec"]
+
+
+def containers(render):
+    for name, obj, spec in pod_specs(render):
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            yield name, obj, spec, container
+
+
+def mysql_native_hash(password: str) -> str:
+    """The hash MySQL's mysql_native_password plugin stores: '*' + upper hex SHA1(SHA1(password))."""
+    return "*" + hashlib.sha1(hashlib.sha1(password.encode()).digest()).hexdigest().upper()
+
+
+def test_long_running_containers_have_all_three_probes(each_render) -> None:
+    for name, obj, _, container in containers(each_render):
+        if obj["kind"] == "Job":
+            continue  # a Job's container runs to completion; probes would not change its outcome
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert probe in container, f"{name}: container {container['name']} has no {probe}"
+
+
+def test_every_container_has_cpu_and_memory_requests_and_limits(each_render) -> None:
+    for name, _, _, container in containers(each_render):
+        resources = container.get("resources", {})
+        for section in ("requests", "limits"):
+            for resource in ("cpu", "memory"):
+                assert resource in resources.get(section, {}), f"{name}: {container['name']} lacks {section}.{resource}"
+
+
+def test_every_pod_runs_non_root_with_a_restricted_security_context(each_render) -> None:
+    for name, _, spec in pod_specs(each_render):
+        pod = spec.get("securityContext", {})
+        assert pod.get("runAsNonRoot") is True, f"{name}: runAsNonRoot is not true"
+        assert pod.get("runAsUser", 0) != 0, f"{name}: runs as UID 0"
+        assert pod.get("seccompProfile", {}).get("type") == "RuntimeDefault", f"{name}: no RuntimeDefault seccomp"
+        assert spec.get("automountServiceAccountToken") is False, f"{name}: mounts a service account token"
+        assert not spec.get("hostNetwork") and not spec.get("hostPID"), f"{name}: shares a host namespace"
+    for name, _, _, container in containers(each_render):
+        context = container.get("securityContext", {})
+        assert context.get("allowPrivilegeEscalation") is False, f"{name}: {container['name']} may escalate"
+        assert context.get("capabilities", {}).get("drop") == ["ALL"], f"{name}: {container['name']} keeps capabilities"
+        assert not context.get("privileged"), f"{name}: {container['name']} is privileged"
+        assert context.get("runAsUser", 1) != 0, f"{name}: {container['name']} runs as root"
+
+
+def test_api_containers_have_a_read_only_root_and_a_writable_tmp(each_render) -> None:
+    for name, obj, spec, container in containers(each_render):
+        if obj["metadata"]["labels"].get("app.kubernetes.io/name") != "flask-api":
+            continue
+        assert container["securityContext"].get("readOnlyRootFilesystem") is True, f"{name}: writable root"
+        tmp_mounts = [mount["name"] for mount in container.get("volumeMounts", []) if mount["mountPath"] == "/tmp"]
+        assert tmp_mounts, f"{name}: no volume at /tmp (gunicorn's worker tmp dir)"
+        volumes = {volume["name"]: volume for volume in spec.get("volumes", [])}
+        assert "emptyDir" in volumes[tmp_mounts[0]], f"{name}: /tmp is not an emptyDir"
+
+
+def test_images_are_pinned(each_render) -> None:
+    for name, _, _, container in containers(each_render):
+        image = container["image"]
+        last = image.rsplit("/", 1)[-1]
+        assert "@sha256:" in image or ":" in last, f"{name}: image {image} has no tag"
+        assert not last.endswith(":latest"), f"{name}: image {image} uses latest"
+        assert container.get("imagePullPolicy") in {"IfNotPresent", "Never", "Always"}, f"{name}: no pull policy"
+
+
+def test_the_api_image_tag_is_a_content_hash_or_given(rendered) -> None:
+    for variable_set in ("minikube", "local"):
+        image = rendered[variable_set].one("Deployment", "flask-api")["spec"]["template"]["spec"]["containers"][0]["image"]
+        assert re.fullmatch(r"(localhost/)?flask-api:[0-9a-f]{12}", image), f"{variable_set}: {image}"
+    production = rendered["production"].one("Deployment", "flask-api")
+    assert production["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        "registry.example.com/flask-users/flask-api:1.0.0"
+
+
+def test_no_password_or_password_hash_outside_the_secret(each_render, passwords) -> None:
+    forms = {}
+    for variable, password in passwords.items():
+        forms[f"{variable} (plain)"] = password
+        forms[f"{variable} (base64)"] = base64.b64encode(password.encode()).decode()
+        forms[f"{variable} (mysql hash)"] = mysql_native_hash(password)
+        forms[f"{variable} (sha256)"] = hashlib.sha256(password.encode()).hexdigest()
+    for name, text in each_render.texts.items():
+        if each_render.objects[name]["kind"] == "Secret":
+            continue
+        leaks = [form for form, value in forms.items() if value in text]
+        assert not leaks, f"{name} contains {leaks}"
+
+
+def test_password_variables_come_from_the_secret(each_render) -> None:
+    for name, _, _, container in containers(each_render):
+        for env in container.get("env", []):
+            if "PASSWORD" in env["name"]:
+                assert "value" not in env, f"{name}: {env['name']} is written in plain text"
+                assert "secretKeyRef" in env["valueFrom"], f"{name}: {env['name']} is not read from a Secret"
+
+
+def test_the_secret_holds_both_passwords_as_base64_data(each_render, passwords) -> None:
+    secret = each_render.one("Secret", "mysql-credentials")
+    assert "stringData" not in secret, "stringData makes every re-run report a change"
+    decoded = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
+    assert decoded == {
+        "mysql-root-password": passwords["vault_mysql_root_password"],
+        "mysql-password": passwords["vault_mysql_app_password"],
+    }
+
+
+def test_mysql_is_not_exposed_outside_the_cluster(each_render) -> None:
+    service = each_render.one("Service", "mysql")
+    assert service["spec"]["type"] == "ClusterIP"
+    assert all("nodePort" not in port for port in service["spec"]["ports"])
+    assert not service["spec"].get("externalIPs")
+    mysql_selector = service["spec"]["selector"]
+    for name, obj in each_render.objects.items():
+        if obj["kind"] == "Service" and obj["spec"].get("selector") == mysql_selector:
+            assert obj["spec"].get("type", "ClusterIP") == "ClusterIP", f"{name} exposes MySQL"
+    for name, _, spec, container in containers(each_render):
+        assert all("hostPort" not in port for port in container.get("ports", [])), f"{name}: hostPort"
+
+
+def test_only_the_api_and_schema_job_may_reach_mysql(each_render) -> None:
+    policy = each_render.one("NetworkPolicy", "mysql-clients")
+    statefulset = each_render.one("StatefulSet", "mysql")
+    pod_labels = statefulset["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    allowed = [peer["podSelector"]["matchLabels"] for rule in policy["spec"]["ingress"] for peer in rule["from"]]
+    assert allowed == [{"app.kubernetes.io/name": "flask-api"}]
+    clients = [obj for obj in each_render.objects.values()
+               if obj["kind"] in {"Deployment", "Job"}]
+    assert clients, "no API Deployment or schema Job rendered"
+    for client in clients:
+        labels = client["spec"]["template"]["metadata"]["labels"]
+        assert allowed[0].items() <= labels.items(), f"{client['metadata']['name']} could not reach MySQL"
+
+
+def test_services_keep_the_tutorials_names_and_the_api_service_type_per_inventory(rendered) -> None:
+    expected_types = {"minikube": "LoadBalancer", "minikube-hostpath": "LoadBalancer", "local": "NodePort",
+                      "production": "ClusterIP"}
+    for variable_set, service_type in expected_types.items():
+        service = rendered[variable_set].one("Service", "flask-service")
+        assert service["spec"]["type"] == service_type
+        assert service["spec"]["ports"][0]["targetPort"] == "http"
+
+
+def test_the_rolling_update_never_drops_below_the_desired_count(each_render) -> None:
+    deployment = each_render.one("Deployment", "flask-api")
+    assert deployment["spec"]["replicas"] == 3
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    probes = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert probes["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert probes["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    annotation = deployment["spec"]["template"]["metadata"]["annotations"]["checksum/credentials"]
+    assert re.fullmatch(r"[0-9a-f]{16}", annotation), "the credentials checksum annotation is missing"
+
+
+def test_mysql_probes_cannot_pass_during_first_boot_initialisation(each_render) -> None:
+    container = each_render.one("StatefulSet", "mysql")["spec"]["template"]["spec"]["containers"][0]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        command = " ".join(container[probe]["exec"]["command"])
+        assert "-h 127.0.0.1" in command, f"{probe} does not go through TCP (the init server has networking off)"
+    assert "SELECT 1" in " ".join(container["readinessProbe"]["exec"]["command"]), "readiness runs no real query"
+
+
+def test_the_schema_job_runs_migrate_as_admin_and_cleans_up(each_render) -> None:
+    jobs = each_render.of_kind("Job")
+    assert len(jobs) == 1
+    job = jobs[0]
+    assert re.fullmatch(r"flask-api-schema-[0-9a-f]{10}", job["metadata"]["name"])
+    assert job["spec"]["ttlSecondsAfterFinished"] > 0
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["python", "-m", "app.migrate"]
+    env = {item["name"]: item for item in container["env"]}
+    assert env["MYSQL_ADMIN_USER"]["value"] == "root"
+    assert env["MYSQL_USER"]["value"] != "root", "the app must not use root"
+    assert env["MYSQL_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "mysql-root-password"
+    assert env["MYSQL_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "mysql-password"
+    deployment_env = {item["name"]: item for item in
+                      each_render.one("Deployment", "flask-api")["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert deployment_env["MYSQL_USER"]["value"] != "root"
+    assert "MYSQL_ADMIN_PASSWORD" not in deployment_env, "the API must not hold the admin password"
+
+
+def test_hostpath_volume_is_optional_and_bound_to_the_mysql_claim(rendered) -> None:
+    assert not rendered["minikube"].of_kind("PersistentVolume")
+    volume = rendered["minikube-hostpath"].one("PersistentVolume", "flaskapi-mysql-data")
+    assert volume["spec"]["claimRef"] == {"namespace": "flaskapi", "name": "data-mysql-0"}
+    assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+    claim = rendered["minikube-hostpath"].one("StatefulSet", "mysql")["spec"]["volumeClaimTemplates"][0]
+    assert claim["spec"]["storageClassName"] == volume["spec"]["storageClassName"]
+
+
+def test_every_object_is_labelled_named_and_namespaced(each_render) -> None:
+    for name, obj in each_render.objects.items():
+        labels = obj["metadata"].get("labels", {})
+        assert labels.get("app.kubernetes.io/managed-by") == "ansible", f"{name}: no managed-by label"
+        assert labels.get("app.kubernetes.io/part-of") == "flaskapi", f"{name}: no part-of label"
+        assert "app.kubernetes.io/name" in labels, f"{name}: no name label"
+        assert len(obj["metadata"]["name"]) <= MAX_NAME, f"{name}: name longer than {MAX_NAME}"
+        if obj["kind"] not in {"Namespace", "PersistentVolume"}:
+            assert obj["metadata"]["namespace"] == "flaskapi", f"{name}: not in the app namespace"
+        assert name.endswith(f"-{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"), f"{name}: unexpected file name"

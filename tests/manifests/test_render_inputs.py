@@ -1,0 +1,122 @@
+"""How inputs drive the render: bad inputs fail before anything is written, naming the variable; a rotated
+password or changed sources change exactly the objects that must change."""
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from render_helpers import REPO, render, strong_password, tool
+
+BAD_INPUTS = {
+    "placeholder root password": ({"vault_mysql_root_password": "changeme-changeme-42"}, "vault_mysql_root_password"),
+    "placeholder app password": ({"vault_mysql_app_password": "<your-password-here>"}, "vault_mysql_app_password"),
+    "short app password": ({"vault_mysql_app_password": "Zk3-q9"}, "vault_mysql_app_password"),
+    "uniform root password": ({"vault_mysql_root_password": "a" * 24}, "vault_mysql_root_password"),
+    "invalid namespace": ({"app_namespace": "Bad_Namespace"}, "app_namespace"),
+    "replicas not a number": ({"flask_api_replicas": "three"}, "flask_api_replicas"),
+    "unknown image builder": ({"flask_api_image_builder": "docker"}, "flask_api_image_builder"),
+    "unknown service type": ({"flask_api_service_type": "Ingress"}, "flask_api_service_type"),
+}
+
+
+@pytest.mark.parametrize("extra, variable", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
+def test_bad_input_fails_before_anything_is_written(tmp_path, passwords, extra, variable) -> None:
+    result = render(tmp_path / "out", "inventory/minikube", {**passwords, **extra})
+    assert result.returncode != 0, f"render accepted {extra}"
+    assert variable in result.output, f"the failure does not name {variable}:\n{result.output[-2000:]}"
+    assert not result.objects, f"files were written before the check: {sorted(result.objects)}"
+    for value in extra.values():
+        if "password" in variable:
+            assert str(value) not in result.output, "the rejected password was printed"
+
+
+def test_a_missing_password_fails_where_generation_is_off(tmp_path, passwords) -> None:
+    """production.example sets secrets_generate_missing=false: no password may be invented there."""
+    given = {"vault_mysql_root_password": passwords["vault_mysql_root_password"]}
+    result = render(tmp_path / "out", "inventory/production.example", given)
+    assert result.returncode != 0
+    assert "vault_mysql_app_password is not set" in result.output
+    assert not result.objects
+
+
+def test_missing_passwords_are_generated_strong_where_allowed(tmp_path) -> None:
+    result = render(tmp_path / "out", "inventory/minikube",
+                    {"vault_mysql_root_password": "", "vault_mysql_app_password": ""})
+    assert result.returncode == 0, result.output[-2000:]
+    data = result.one("Secret", "mysql-credentials")["data"]
+    values = [base64.b64decode(value).decode() for value in data.values()]
+    assert len(values) == 2 and len(set(values)) == 2
+    assert all(len(value) == 32 and value.isalnum() for value in values)
+
+
+@pytest.fixture(scope="module")
+def frozen_source(tmp_path_factory):
+    """A copy of the image's sources, so edits elsewhere in the repository cannot race these tests."""
+    source = tmp_path_factory.mktemp("source")
+    for name in ("Dockerfile", ".dockerignore", "pyproject.toml"):
+        if (REPO / name).exists():
+            shutil.copy2(REPO / name, source / name)
+    shutil.copytree(REPO / "app", source / "app", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return source
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory, frozen_source, passwords):
+    result = render(tmp_path_factory.mktemp("baseline") / "out", "inventory/minikube",
+                    {**passwords, "flask_api_source_dir": str(frozen_source)})
+    assert result.returncode == 0, result.output[-2000:]
+    return result
+
+
+def api_image(result) -> str:
+    return result.one("Deployment", "flask-api")["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
+def test_a_rotated_app_password_changes_only_what_it_must(tmp_path, baseline, frozen_source, passwords) -> None:
+    after = render(tmp_path / "out", "inventory/minikube",
+                   {**passwords, "flask_api_source_dir": str(frozen_source),
+                    "vault_mysql_app_password": strong_password()})
+    assert after.returncode == 0, after.output[-2000:]
+    changed = {name for name in baseline.texts if baseline.texts[name] != after.texts.get(name)}
+    job_before = baseline.of_kind("Job")[0]["metadata"]["name"]
+    job_after = after.of_kind("Job")[0]["metadata"]["name"]
+    assert job_before != job_after, "a rotated password must run a new schema Job (ALTER USER)"
+    assert changed == {
+        "10-secrets-secret-mysql-credentials.yaml",
+        f"30-schema-job-{job_before}.yaml",
+        "30-schema-configmap-flask-api-schema-state.yaml",
+        "40-flask-api-deployment-flask-api.yaml",
+    }, f"unexpected changes: {sorted(changed)}"
+    annotations = [result.one("Deployment", "flask-api")["spec"]["template"]["metadata"]["annotations"]
+                   for result in (baseline, after)]
+    assert annotations[0] != annotations[1], "a rotated password must roll the API pods"
+    assert api_image(after) == api_image(baseline)
+
+
+def test_changed_sources_give_a_new_image_tag_and_schema_job(tmp_path_factory, baseline, frozen_source,
+                                                             passwords) -> None:
+    changed_source = tmp_path_factory.mktemp("changed")
+    shutil.copytree(frozen_source, changed_source, dirs_exist_ok=True)
+    migration = sorted((changed_source / "app" / "migrations").glob("*.sql"))[0]
+    migration.write_text(migration.read_text() + "\n-- changed\n")
+    changed = render(changed_source.parent / f"{changed_source.name}-out", "inventory/minikube",
+                     {**passwords, "flask_api_source_dir": str(changed_source)})
+    assert changed.returncode == 0, changed.output[-2000:]
+    assert api_image(changed) != api_image(baseline)
+    assert changed.of_kind("Job")[0]["metadata"]["name"] != baseline.of_kind("Job")[0]["metadata"]["name"]
+    assert changed.texts["10-secrets-secret-mysql-credentials.yaml"] == baseline.texts[
+        "10-secrets-secret-mysql-credentials.yaml"]
+
+
+@pytest.mark.parametrize("inventory", ["inventory/minikube", "inventory/local", "inventory/production.example"])
+def test_every_playbook_passes_syntax_check(inventory) -> None:
+    run = subprocess.run(
+        [tool("ansible-playbook"), "--syntax-check", "-i", inventory,
+         "playbooks/site.yml", "playbooks/teardown.yml", "playbooks/render.yml"],
+        cwd=REPO, env={**os.environ, "ANSIBLE_NOCOLOR": "1"}, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr

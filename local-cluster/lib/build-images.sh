@@ -20,8 +20,7 @@ debootstrap_base() {
     local tree="$LK_ROOTFS/base"
     [[ -f $tree.done ]] && return 0
     rm -rf "$tree" && mkdir -p "$tree"
-    debootstrap --variant=minbase bookworm "$tree" "$LK_DEBIAN_MIRROR" >"$LK_LOGS/debootstrap.log" 2>&1 \
-        || die "debootstrap failed, see $LK_LOGS/debootstrap.log"
+    debootstrap --variant=minbase bookworm "$tree" "$LK_DEBIAN_MIRROR"
     touch "$tree.done"
 }
 
@@ -75,7 +74,9 @@ build_pause_image() {
     file=$(archive_of "$LK_IMAGE_PAUSE")
     [[ -f $file ]] && return 0
     work=$(mktemp -d)
+    LK_STEP_LOG="$LK_LOGS/image-pause.log"
     (
+        set -e
         cd "$work"
         umoci init --layout layout
         umoci new --image layout:3.2
@@ -84,8 +85,9 @@ build_pause_image() {
         umoci repack --image layout:3.2 bundle
         umoci config --image layout:3.2 --config.entrypoint /pause
         mkdir -p "$LK_ARCHIVES"
-        tar -C layout -cf "$file.tmp" . && mv "$file.tmp" "$file"
-    ) >"$LK_LOGS/image-pause.log" 2>&1 || die "pause image failed, see $LK_LOGS/image-pause.log"
+        tar -C layout -cf "$file.tmp" .
+        mv "$file.tmp" "$file"
+    ) >"$LK_STEP_LOG" 2>&1
     rm -rf "$work"
 }
 
@@ -93,12 +95,13 @@ build_python_image() {
     local file tree="$LK_ROOTFS/python"
     file=$(archive_of "$LK_IMAGE_PYTHON")
     [[ -f $file ]] && buildah_has "$LK_IMAGE_PYTHON" && return 0
+    LK_STEP_LOG="$LK_LOGS/image-python.log"
     {
         image_tree python python3 python3-venv python3-pip ca-certificates
         ln -sf /usr/bin/python3 "$tree/usr/local/bin/python"
         commit_tree "$tree" "$LK_IMAGE_PYTHON" --env LANG=C.UTF-8 --cmd python3
         save_archive "$LK_IMAGE_PYTHON"
-    } >"$LK_LOGS/image-python.log" 2>&1 || die "python image failed, see $LK_LOGS/image-python.log"
+    } >"$LK_STEP_LOG" 2>&1
 }
 
 # The mysql user gets uid/gid 999 as in the official image; the data dir is left empty so the
@@ -121,6 +124,7 @@ build_mysql_image() {
     # The entrypoint and config are inputs too: rebuild when they change.
     stamp=$(cat "$LK_HERE/images/mysql-standin/"* | sha256sum | cut -c1-16)
     [[ -f $file && $(cat "$file.inputs" 2>/dev/null) == "$stamp" ]] && buildah_has "$LK_IMAGE_MYSQL" && return 0
+    LK_STEP_LOG="$LK_LOGS/image-mysql.log"
     {
         image_tree mysql mariadb-server mariadb-client
         prepare_mysql_tree "$tree"
@@ -129,7 +133,7 @@ build_mysql_image() {
             --volume /var/lib/mysql
         save_archive "$LK_IMAGE_MYSQL"
         echo "$stamp" >"$file.inputs"
-    } >"$LK_LOGS/image-mysql.log" 2>&1 || die "mysql stand-in image failed, see $LK_LOGS/image-mysql.log"
+    } >"$LK_STEP_LOG" 2>&1
 }
 
 build_images() {

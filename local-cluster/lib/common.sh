@@ -29,6 +29,15 @@ LK_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
 LK_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# Scripts run with `set -Eeuo pipefail` and `trap on_error ERR`: any failing step stops the run with
+# its location and, when set, the log of the step (LK_STEP_LOG). Steps are not written as
+# `{ ...; } || die`, since bash ignores errexit inside such a list.
+LK_STEP_LOG=""
+on_error() {
+    printf '%s local-cluster: error: exit %s at %s:%s%s\n' "$(date -u +%H:%M:%S)" "$1" \
+        "${BASH_SOURCE[1]##*/}" "${BASH_LINENO[0]}" "${LK_STEP_LOG:+ (log: $LK_STEP_LOG)}" >&2
+}
+
 log() { printf '%s local-cluster: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 

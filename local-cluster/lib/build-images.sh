@@ -155,9 +155,14 @@ import_archive() {
     ctr_has "$image" || die "$image missing after import, see $LK_LOGS/image-import.log"
 }
 
+# import_images: imports the base images containerd lacks; true when it imported any.
 import_images() {
-    local image
+    local image imported=1
     for image in "$LK_IMAGE_PAUSE" "$LK_IMAGE_PYTHON" "$LK_IMAGE_MYSQL"; do
-        ctr_has "$image" || import_archive "$image" "$(archive_of "$image")"
+        if ! ctr_has "$image"; then
+            import_archive "$image" "$(archive_of "$image")"
+            imported=0
+        fi
     done
+    return $imported
 }

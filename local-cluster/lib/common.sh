@@ -61,7 +61,8 @@ start_daemon() {
     local name=$1; shift
     if pid_alive "$name"; then return 0; fi
     mkdir -p "$LK_LOGS" "$LK_PIDS"
-    setsid "$@" >>"$LK_LOGS/$name.log" 2>&1 </dev/null &
+    # fd 9 is the lock of `cluster up/down`: a daemon must not keep holding it.
+    setsid "$@" >>"$LK_LOGS/$name.log" 2>&1 </dev/null 9>&- &
     echo $! >"$LK_PIDS/$name.pid"
 }
 

@@ -38,6 +38,12 @@ start_containerd() {
     render "$LK_HERE/config/cni.conflist.in" "$LK_STATE/cni/net.d/10-local-k8s.conflist"
     start_daemon containerd containerd --config "$LK_STATE/containerd.toml"
     wait_for 60 containerd ctr --address "$LK_CTR_SOCK" version
+    # Freshly imported images are seen reliably by the CRI plugin after a restart.
+    if import_images; then
+        stop_daemon containerd
+        start_daemon containerd containerd --config "$LK_STATE/containerd.toml"
+        wait_for 60 containerd ctr --address "$LK_CTR_SOCK" version
+    fi
 }
 
 start_apiserver() {
@@ -98,6 +104,7 @@ start_kube_proxy() {
     start_daemon kube-proxy "$LK_BIN/kube-proxy" \
         --kubeconfig="$LK_STATE/kube-proxy.kubeconfig" --hostname-override="$LK_NODE_NAME" \
         --proxy-mode=iptables --cluster-cidr="$LK_POD_CIDR" --conntrack-max-per-core=0 \
+        --conntrack-tcp-timeout-established=0 --conntrack-tcp-timeout-close-wait=0 \
         --metrics-bind-address=127.0.0.1:10249 --healthz-bind-address=127.0.0.1:10256
 }
 

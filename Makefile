@@ -1,23 +1,47 @@
-# Entry points. `make deploy` is the main job, `make test` runs every test tier.
+# Entry points: `make deploy` is the main job, `make test` runs every test tier (see README.md).
 SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv deploy test test-app test-lint test-manifests test-e2e cluster-up cluster-down bench clean
+.PHONY: venv deploy test test-app test-manifests test-e2e cluster-up cluster-down bench clean
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.txt pyproject.toml
+$(VENV)/.installed: requirements-dev.txt pyproject.toml requirements.yml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/ansible-galaxy collection install -r requirements.yml
 	touch $@
 
+## Deploy the stack: to the current kube context, or to the local Kubernetes (brought up first).
+deploy: venv
+	scripts/deploy
+
+## Every tier: lint, app, manifests, end to end. Ends with one summary line.
+test: venv
+	scripts/test
+
 test-app: venv
 	$(BIN)/pytest tests/app
+
+test-manifests: venv
+	$(BIN)/pytest tests/manifests
+
+## The end-to-end tier on a cluster that is already up (local-cluster/cluster up).
+test-e2e: venv
+	tests/e2e/run
+
+cluster-up:
+	local-cluster/cluster up
+
+## Stop the local Kubernetes and everything it started.
+cluster-down:
+	local-cluster/cluster down
+
+bench: venv
+	$(BIN)/python bench/run_bench.py
 
 clean:
 	rm -rf $(VENV) rendered .pytest_cache

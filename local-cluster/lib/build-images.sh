@@ -145,7 +145,8 @@ build_images() {
 }
 
 # ctr_has IMAGE: the cluster's containerd knows IMAGE.
-ctr_has() { ctr_k8s images ls -q | grep -qx "$1"; }
+# (No `| grep -q` here or below: with pipefail, grep's early exit fails the pipeline through SIGPIPE.)
+ctr_has() { [[ $'\n'$(ctr_k8s images ls -q)$'\n' == *$'\n'"$1"$'\n'* ]]; }
 
 # import_archive IMAGE FILE: import into containerd's k8s.io namespace under IMAGE's name.
 import_archive() {

@@ -11,7 +11,7 @@ LK_PACKAGES=(
 ensure_packages() {
     local missing=() p
     for p in "${LK_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+        [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
     done
     ((${#missing[@]} == 0)) && return 0
     log "installing packages: ${missing[*]}"

@@ -12,7 +12,7 @@ setup_network() {
     if ! ip link show "$LK_BRIDGE" >/dev/null 2>&1; then
         ip link add "$LK_BRIDGE" type bridge
     fi
-    ip addr show dev "$LK_BRIDGE" | grep -q "inet $LK_NODE_IP/" || ip addr add "$LK_NODE_IP/32" dev "$LK_BRIDGE"
+    [[ $(ip -4 addr show dev "$LK_BRIDGE") == *"inet $LK_NODE_IP/"* ]] || ip addr add "$LK_NODE_IP/32" dev "$LK_BRIDGE"
     ip link set "$LK_BRIDGE" up
     if [[ ! -f $LK_STATE/ip_forward.orig ]]; then
         sysctl -n net.ipv4.ip_forward >"$LK_STATE/ip_forward.orig"
@@ -127,13 +127,13 @@ start_provisioner() {
 }
 
 node_ready() {
-    kubectl_admin get node "$LK_NODE_NAME" \
-        -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True
+    [[ $(kubectl_admin get node "$LK_NODE_NAME" \
+        -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]
 }
 
 dns_answers() { python3 "$LK_HERE/glue/dns-query" "$LK_DNS_IP" "kubernetes.default.svc.$LK_DOMAIN"; }
 
 default_storageclass() {
-    kubectl_admin get storageclass standard \
-        -o jsonpath='{.metadata.annotations.storageclass\.kubernetes\.io/is-default-class}' | grep -qx true
+    [[ $(kubectl_admin get storageclass standard \
+        -o jsonpath='{.metadata.annotations.storageclass\.kubernetes\.io/is-default-class}') == true ]]
 }

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, g, request
 

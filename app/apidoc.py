@@ -5,9 +5,9 @@ generated from the routes that really exist.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from collections.abc import Callable
 
 from pydantic import BaseModel
 

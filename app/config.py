@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 TLS_MODES = ("disabled", "preferred", "required")
 _DATABASE_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")

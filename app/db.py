@@ -7,9 +7,9 @@ service recovers without being restarted. TLS is an explicit setting.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from collections.abc import Iterator
 
 import pymysql
 import pymysql.cursors
@@ -19,8 +19,9 @@ from app.config import DatabaseSettings
 
 # Errors meaning "the database cannot be reached or talked to right now" (answered with 503).
 UNAVAILABLE_ERRORS = (pymysql.err.OperationalError, pymysql.err.InterfaceError)
-# MySQL error number for a duplicate key.
+# MySQL error numbers: a duplicate key; a table that does not exist (migrations not applied yet).
 ER_DUP_ENTRY = 1062
+ER_NO_SUCH_TABLE = 1146
 
 
 def connect_arguments(settings: DatabaseSettings, with_database: bool = True) -> dict[str, Any]:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pymysql
 from flask import Flask, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from app.db import UNAVAILABLE_ERRORS
+from app.db import ER_NO_SUCH_TABLE, UNAVAILABLE_ERRORS
 from app.users_store import DuplicateEmail
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,9 @@ def register(app: Flask) -> None:
             log.warning("database unavailable", extra={"error_class": type(error).__name__,
                                                        "errno": _errno(error)})
             return error_response(503, "database_unavailable", "the database is unavailable, retry later")
+        if isinstance(error, pymysql.err.ProgrammingError) and _errno(error) == ER_NO_SUCH_TABLE:
+            log.error("schema missing: run python -m app.migrate", extra={"errno": ER_NO_SUCH_TABLE})
+            return error_response(503, "schema_missing", "the database schema is not installed yet, retry later")
         log.error("unhandled error", exc_info=error)
         return error_response(500, "internal_error", "internal server error")
 

@@ -15,14 +15,13 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from collections.abc import Mapping
 
 import pymysql
 
-from app.config import (ConfigError, DatabaseSettings, database_settings, int_setting, secret_setting,
-                        user_name)
+from app.config import ConfigError, DatabaseSettings, database_settings, int_setting, secret_setting, user_name
 from app.db import connect_arguments
 from app.migrations import Migration, MigrationError, available_migrations
 

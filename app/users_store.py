@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import pymysql
+
 from app.db import ER_DUP_ENTRY, Database
 from app.passwords import hash_password
 

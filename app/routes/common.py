@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import current_app, request

@@ -9,8 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app import create_app
-from app import migrate
+from app import create_app, migrate
 from mariadb_server import MariaDBServer
 
 

@@ -45,3 +45,20 @@ def test_unreachable_database_is_503(app_env, method, path, body):
         assert application.test_client().get("/healthz").status_code == 200
     finally:
         application.extensions["users_db"].close()
+
+
+def test_database_without_schema_is_503_until_migrated(app_env, migrated, mariadb):
+    empty = app_env["MYSQL_DATABASE"] + "_empty"
+    with mariadb.admin_connection() as con, con.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{empty}`")
+        cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{empty}`.* TO %s@'%%'", (app_env["MYSQL_USER"],))
+    application = create_app({**app_env, "MYSQL_DATABASE": empty})
+    try:
+        client = application.test_client()
+        assert_generic(client.get("/readyz"), 503, "schema_missing")
+        assert_generic(client.get("/users/1"), 503, "schema_missing")
+    finally:
+        application.extensions["users_db"].close()
+        with mariadb.admin_connection() as con, con.cursor() as cur:
+            cur.execute(f"REVOKE ALL PRIVILEGES ON `{empty}`.* FROM %s@'%%'", (app_env["MYSQL_USER"],))
+            cur.execute(f"DROP DATABASE `{empty}`")

@@ -48,12 +48,19 @@ ctr_k8s() { ctr --address "$LK_CTR_SOCK" -n k8s.io "$@"; }
 
 kubectl_admin() { "$LK_BIN/kubectl" --kubeconfig "$LK_KUBECONFIG" --context "$LK_CONTEXT" "$@"; }
 
+# proc_running PID: the process exists and is not a zombie waiting for its parent to reap it.
+proc_running() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [[ -n $state && $state != Z* ]]
+}
+
 # pid_alive NAME: true when the process recorded for NAME still runs.
 pid_alive() {
     local file="$LK_PIDS/$1.pid" pid
     [[ -f $file ]] || return 1
     pid=$(<"$file")
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+    [[ -n $pid ]] && proc_running "$pid"
 }
 
 # start_daemon NAME CMD...: run CMD in the background, its output in logs/NAME.log, its PID recorded.
@@ -66,18 +73,29 @@ start_daemon() {
     echo $! >"$LK_PIDS/$name.pid"
 }
 
-# stop_daemon NAME: TERM the recorded PID, then KILL after 10 s; forget the PID.
-stop_daemon() {
-    local name=$1 file="$LK_PIDS/$1.pid" pid i
-    [[ -f $file ]] || return 0
-    pid=$(<"$file")
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-        kill "$pid" 2>/dev/null || true
-        for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-        if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
-        log "stopped $name (pid $pid)"
-    fi
-    rm -f "$file"
+# stop_daemons NAME...: TERM each recorded PID together, KILL what still runs after 10 s,
+# forget the PIDs.
+stop_daemons() {
+    local name pid alive pids=() names=()
+    for name in "$@"; do
+        if pid_alive "$name"; then
+            pid=$(<"$LK_PIDS/$name.pid")
+            kill "$pid" 2>/dev/null || true
+            pids+=("$pid") names+=("$name:$pid")
+        fi
+        rm -f "$LK_PIDS/$name.pid"
+    done
+    ((${#pids[@]})) || return 0
+    for _ in $(seq 1 50); do
+        alive=0
+        for pid in "${pids[@]}"; do proc_running "$pid" && alive=1; done
+        ((alive)) || break
+        sleep 0.2
+    done
+    for pid in "${pids[@]}"; do
+        if proc_running "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
+    done
+    log "stopped ${names[*]}"
 }
 
 # wait_for SECONDS DESCRIPTION CMD...: retry CMD every second until it succeeds.

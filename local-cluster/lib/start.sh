@@ -40,7 +40,7 @@ start_containerd() {
     wait_for 60 containerd ctr --address "$LK_CTR_SOCK" version
     # Freshly imported images are seen reliably by the CRI plugin after a restart.
     if import_images; then
-        stop_daemon containerd
+        stop_daemons containerd
         start_daemon containerd containerd --config "$LK_STATE/containerd.toml"
         wait_for 60 containerd ctr --address "$LK_CTR_SOCK" version
     fi

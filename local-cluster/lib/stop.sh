@@ -59,12 +59,10 @@ clean_network() {
 }
 
 stop_cluster() {
-    local name
-    for name in dns-sync hostpath-provisioner dnsmasq kube-proxy kube-scheduler kube-controller-manager kubelet; do
-        stop_daemon "$name"
-    done
+    stop_daemons dns-sync hostpath-provisioner dnsmasq kube-proxy kube-scheduler kube-controller-manager kubelet
     stop_pod_tasks
-    for name in containerd kube-apiserver etcd; do stop_daemon "$name"; done
+    stop_daemons containerd kube-apiserver
+    stop_daemons etcd
     clean_iptables
     unmount_state
     clean_network

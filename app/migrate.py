@@ -80,7 +80,7 @@ def connect(plan: Plan) -> Any:
 
 
 def acquire_lock(cur: Any, database: str, timeout: int) -> str:
-    lock_name = f"app.migrate:{database}"
+    lock_name = f"app.migrate:{database}"[:64]  # MySQL 8 refuses lock names over 64 characters
     cur.execute("SELECT GET_LOCK(%s, %s)", (lock_name, timeout))
     if cur.fetchone()[0] != 1:
         raise MigrationError(f"another migration held the lock {lock_name!r} for more than {timeout} s")

@@ -30,10 +30,9 @@ REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO / "tests" / "app"))
 sys.path.insert(0, str(REPO))
 
-from mariadb_server import MariaDBServer, free_port  # noqa: E402
-
 from app import migrate  # noqa: E402
 from app.passwords import hash_password  # noqa: E402
+from mariadb_server import MariaDBServer, free_port  # noqa: E402
 
 ENDPOINTS = [("GET /users/<id>", "get_user.lua"), ("GET /users?limit=50", "list_users.lua"),
              ("POST /users", "create_user.lua")]

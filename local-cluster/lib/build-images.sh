@@ -156,12 +156,17 @@ import_archive() {
     ctr_has "$image" || die "$image missing after import, see $LK_LOGS/image-import.log"
 }
 
-# import_images: imports the base images containerd lacks; true when it imported any.
+# import_images: imports each base image containerd lacks or whose archive was rebuilt since it
+# was imported; true when it imported any.
 import_images() {
-    local image imported=1
+    local image file marker imported=1
+    mkdir -p "$LK_STATE/imported"
     for image in "$LK_IMAGE_PAUSE" "$LK_IMAGE_PYTHON" "$LK_IMAGE_MYSQL"; do
-        if ! ctr_has "$image"; then
-            import_archive "$image" "$(archive_of "$image")"
+        file=$(archive_of "$image")
+        marker="$LK_STATE/imported/$(basename "$file")"
+        if ! ctr_has "$image" || [[ $file -nt $marker ]]; then
+            import_archive "$image" "$file"
+            touch "$marker"
             imported=0
         fi
     done

@@ -18,7 +18,7 @@ fetch_source() {
     cat >"$apt_dir/sources.list" <<SRC
 deb-src $LK_DEBIAN_MIRROR bookworm main
 deb-src $LK_DEBIAN_MIRROR bookworm-updates main
-deb-src http://deb.debian.org/debian-security bookworm-security main
+deb-src ${LK_DEBIAN_MIRROR%/debian*}/debian-security bookworm-security main
 SRC
     local opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
                 -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache")

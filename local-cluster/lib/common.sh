@@ -24,7 +24,15 @@ LK_CTR_SOCK="$LK_RUN/containerd/containerd.sock"
 LK_K8S_VERSION=1.20.2
 LK_K8S_SRC_VERSION=1.20.5+really1.20.2-1.1+deb12u1
 LK_GO=/usr/lib/go-1.19/bin
-LK_DEBIAN_MIRROR=http://deb.debian.org/debian
+# The Debian mirror this machine's apt already uses (deb822 or one-line sources), else deb.debian.org.
+lk_debian_mirror() {
+    local uri
+    uri=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
+        awk '/^URIs:/ {for (i = 2; i <= NF; i++) print $i} /^deb / {print ($2 ~ /^\[/ ? $3 : $2)}' |
+        awk '/\/debian\/?$/ {print; exit}')
+    echo "${uri:-http://deb.debian.org/debian}"
+}
+LK_DEBIAN_MIRROR=$(lk_debian_mirror)
 LK_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
 LK_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

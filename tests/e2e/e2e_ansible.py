@@ -69,8 +69,26 @@ def start_playbook(playbook: str, namespace: str, log: Path, *extra: str) -> sub
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below pid; Ansible's workers run in sessions of their own, outside pid's process group."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found += [child, *_descendants(child)]
+    return found
+
+
 def kill_playbook(proc: subprocess.Popen[bytes]) -> None:
-    os.killpg(proc.pid, signal.SIGKILL)
+    """SIGKILL the playbook and every process it started, as when a CI job is cancelled or a machine dies."""
+    for pid in [proc.pid, *_descendants(proc.pid)]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     proc.wait(timeout=30)
 
 

@@ -24,4 +24,5 @@ def test_bad_vault_variable_fails_before_any_object(cluster: Cluster, namespaces
 
     assert run.returncode != 0, f"site.yml accepted {extra_vars}:\n{run.tail()}"
     assert variable in run.output, f"the failure does not name {variable}:\n{run.tail()}"
+    assert run.changed == 0, f"site.yml changed something before failing:\n{run.tail()}"
     assert not cluster.namespace_exists(namespace), "site.yml created the namespace before failing"

@@ -17,7 +17,7 @@ from e2e_settings import CONTEXT, KEEP_NAMESPACES, KUBECONFIG, NAMESPACE_PREFIX
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Cluster:
+def cluster() -> Iterator[Cluster]:
     why_not = (f"end-to-end tier skipped: no cluster answers at {KUBECONFIG} (context {CONTEXT}); start the local "
                "one with `local-cluster/cluster up` (root on Debian) or point E2E_KUBECONFIG/E2E_CONTEXT at yours")
     if not Path(KUBECONFIG).is_file():
@@ -27,8 +27,10 @@ def cluster() -> Cluster:
     except Exception as error:  # noqa: BLE001 - unknown context, unreadable file
         pytest.skip(f"{why_not} ({error})")
     if not found.answers():
+        found.close()
         pytest.skip(why_not)
-    return found
+    yield found
+    found.close()
 
 
 class Namespaces:

@@ -15,10 +15,14 @@ from kubernetes.stream import stream
 class Cluster:
     def __init__(self) -> None:
         api_client = config.new_client_from_config(config_file=KUBECONFIG, context=CONTEXT)
+        self.api_client = api_client
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
         self.batch = client.BatchV1Api(api_client)
         self.version = client.VersionApi(api_client)
+
+    def close(self) -> None:
+        self.api_client.close()
 
     def answers(self) -> bool:
         try:
@@ -77,8 +81,9 @@ class Cluster:
                 out.append(ws.read_stdout())
             if ws.peek_stderr():
                 err.append(ws.read_stderr())
-        ws.close()
         code = ws.returncode
+        ws.close()
+        ws.sock.shutdown()  # close() skips the socket once the server has closed the stream
         return (code if code is not None else -1), "".join(out), "".join(err)
 
     def mysql(self, namespace: str, sql: str, user: str, password: str) -> tuple[int, str, str]:

@@ -40,8 +40,8 @@ def test_failing_migration_fails_job_and_play_with_its_log(cluster: Cluster, dep
     run = run_playbook("site.yml", ns, "-e", f"flask_api_source_dir={sources}", expect_success=False)
 
     assert run.returncode != 0, "site.yml succeeded with a broken migration"
-    failure = [line for line in run.output.splitlines() if "did not complete" in line]
-    assert failure and "0002_broken" in failure[-1], f"the failure does not carry the Job's log:\n{run.tail()}"
+    assert "did not complete" in run.output and "Its log: migrate: migration 0002_broken failed" in run.output, \
+        f"the failure does not carry the Job's log:\n{run.tail()}"
     new_jobs = {name: states for name, states in job_conditions(cluster, ns).items() if name not in jobs_before}
     assert [states for states in new_jobs.values()] == [{"Failed"}], f"expected one failed Job, found {new_jobs}"
     url = cluster.api_url(ns)

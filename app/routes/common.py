@@ -8,10 +8,23 @@ from typing import Any, TypeVar
 from flask import current_app, request
 from pydantic import BaseModel
 
+from app.apidoc import Response
 from app.db import Database
 from app.errors import ApiError
+from app.schemas import Error
 
 Model = TypeVar("Model", bound=BaseModel)
+
+# Error answers shared by the REST and the tutorial's routes, for the API description.
+BAD_INPUT = {
+    400: Response("malformed body", Error),
+    413: Response("body over 1 MiB", Error),
+    415: Response("body is not JSON", Error),
+    422: Response("invalid fields", Error),
+}
+UNAVAILABLE = {503: Response("database unavailable", Error)}
+NOT_FOUND = {404: Response("no such user", Error)}
+DUPLICATE = {409: Response("email already in use", Error)}
 
 
 def database() -> Database:

@@ -10,19 +10,12 @@ from flask import Blueprint, jsonify
 
 from app import users_store
 from app.apidoc import Response, operation
-from app.routes.common import database, json_body, not_found
-from app.schemas import Error, LegacyCreate, LegacyUpdate, LegacyUser, Message
+from app.routes.common import BAD_INPUT, DUPLICATE, NOT_FOUND, UNAVAILABLE, database, json_body, not_found
+from app.schemas import LegacyCreate, LegacyUpdate, LegacyUser, Message
 
 blueprint = Blueprint("legacy", __name__)
 
-_ERRORS = {
-    400: Response("malformed body", Error),
-    409: Response("email already in use", Error),
-    413: Response("body over 1 MiB", Error),
-    415: Response("body is not JSON", Error),
-    422: Response("invalid fields", Error),
-    503: Response("database unavailable", Error),
-}
+_ERRORS = {**BAD_INPUT, **DUPLICATE, **UNAVAILABLE}
 
 
 @blueprint.get("/")
@@ -42,8 +35,7 @@ def create() -> Any:
 
 @blueprint.get("/user/<int:user_id>")
 @operation("Get one user (tutorial; use GET /users/{user_id})", "legacy",
-           {200: Response("the user", LegacyUser), 404: Response("no such user", Error),
-            503: Response("database unavailable", Error)}, deprecated=True)
+           {200: Response("the user", LegacyUser), **NOT_FOUND, **UNAVAILABLE}, deprecated=True)
 def user(user_id: int) -> Any:
     row = users_store.get(database(), user_id)
     if row is None:
@@ -53,7 +45,7 @@ def user(user_id: int) -> Any:
 
 @blueprint.post("/update")
 @operation("Update a user (tutorial; use PUT /users/{user_id})", "legacy",
-           {200: Response("updated", Message), 404: Response("no such user", Error), **_ERRORS},
+           {200: Response("updated", Message), **NOT_FOUND, **_ERRORS},
            body=LegacyUpdate, deprecated=True)
 def update() -> Any:
     body = json_body(LegacyUpdate)
@@ -64,8 +56,7 @@ def update() -> Any:
 
 @blueprint.get("/delete/<int:user_id>")
 @operation("Delete a user (tutorial; use DELETE /users/{user_id})", "legacy",
-           {200: Response("deleted", Message), 404: Response("no such user", Error),
-            503: Response("database unavailable", Error)}, deprecated=True)
+           {200: Response("deleted", Message), **NOT_FOUND, **UNAVAILABLE}, deprecated=True)
 def delete(user_id: int) -> Any:
     if not users_store.delete(database(), user_id):
         raise not_found(user_id)

@@ -7,26 +7,17 @@ from flask import Blueprint, jsonify, request, url_for
 
 from app import users_store
 from app.apidoc import Response, operation
-from app.routes.common import database, json_body, not_found, user_json
+from app.routes.common import BAD_INPUT, DUPLICATE, NOT_FOUND, UNAVAILABLE, database, json_body, not_found, user_json
 from app.schemas import Error, PageQuery, User, UserCreate, UserPatch
 
 blueprint = Blueprint("users", __name__)
 
-_BAD_INPUT = {
-    400: Response("malformed body", Error),
-    413: Response("body over 1 MiB", Error),
-    415: Response("body is not JSON", Error),
-    422: Response("invalid fields", Error),
-}
-_UNAVAILABLE = {503: Response("database unavailable", Error)}
-_NOT_FOUND = {404: Response("no such user", Error)}
-_DUPLICATE = {409: Response("email already in use", Error)}
 
 
 @blueprint.post("/users")
 @operation("Create a user", "users",
            {201: Response("created", User, headers={"Location": "URL of the new user"}),
-            **_BAD_INPUT, **_DUPLICATE, **_UNAVAILABLE}, body=UserCreate)
+            **BAD_INPUT, **DUPLICATE, **UNAVAILABLE}, body=UserCreate)
 def create_user() -> Any:
     body = json_body(UserCreate)
     user_id = users_store.create(database(), body.name, body.email, body.password)
@@ -41,7 +32,7 @@ def create_user() -> Any:
 @operation("List users ordered by id, one page at a time", "users",
            {200: Response("a page of users", User, array=True,
                           headers={"X-Total-Count": "number of users in total"}),
-            422: Response("invalid limit or offset", Error), **_UNAVAILABLE}, query=PageQuery)
+            422: Response("invalid limit or offset", Error), **UNAVAILABLE}, query=PageQuery)
 def list_users() -> Any:
     query = PageQuery.model_validate(request.args.to_dict())
     rows, total = users_store.page(database(), query.limit, query.offset)
@@ -51,7 +42,7 @@ def list_users() -> Any:
 
 
 @blueprint.get("/users/<int:user_id>")
-@operation("Get one user", "users", {200: Response("the user", User), **_NOT_FOUND, **_UNAVAILABLE})
+@operation("Get one user", "users", {200: Response("the user", User), **NOT_FOUND, **UNAVAILABLE})
 def get_user(user_id: int) -> Any:
     row = users_store.get(database(), user_id)
     if row is None:
@@ -61,7 +52,7 @@ def get_user(user_id: int) -> Any:
 
 @blueprint.put("/users/<int:user_id>")
 @operation("Replace a user's name, email and password", "users",
-           {200: Response("the updated user", User), **_BAD_INPUT, **_NOT_FOUND, **_DUPLICATE, **_UNAVAILABLE},
+           {200: Response("the updated user", User), **BAD_INPUT, **NOT_FOUND, **DUPLICATE, **UNAVAILABLE},
            body=UserCreate)
 def replace_user(user_id: int) -> Any:
     body = json_body(UserCreate)
@@ -72,7 +63,7 @@ def replace_user(user_id: int) -> Any:
 
 @blueprint.patch("/users/<int:user_id>")
 @operation("Change some of a user's fields", "users",
-           {200: Response("the updated user", User), **_BAD_INPUT, **_NOT_FOUND, **_DUPLICATE, **_UNAVAILABLE},
+           {200: Response("the updated user", User), **BAD_INPUT, **NOT_FOUND, **DUPLICATE, **UNAVAILABLE},
            body=UserPatch)
 def patch_user(user_id: int) -> Any:
     body = json_body(UserPatch)
@@ -82,7 +73,7 @@ def patch_user(user_id: int) -> Any:
 
 
 @blueprint.delete("/users/<int:user_id>")
-@operation("Delete a user", "users", {204: Response("deleted"), **_NOT_FOUND, **_UNAVAILABLE})
+@operation("Delete a user", "users", {204: Response("deleted"), **NOT_FOUND, **UNAVAILABLE})
 def delete_user(user_id: int) -> Any:
     if not users_store.delete(database(), user_id):
         raise not_found(user_id)

@@ -55,10 +55,7 @@ def get_user(user_id: int) -> Any:
            {200: Response("the updated user", User), **BAD_INPUT, **NOT_FOUND, **DUPLICATE, **UNAVAILABLE},
            body=UserCreate)
 def replace_user(user_id: int) -> Any:
-    body = json_body(UserCreate)
-    if not users_store.update(database(), user_id, body.name, body.email, body.password):
-        raise not_found(user_id)
-    return jsonify(user_json(users_store.get(database(), user_id)))
+    return _updated(user_id, json_body(UserCreate))
 
 
 @blueprint.patch("/users/<int:user_id>")
@@ -66,10 +63,17 @@ def replace_user(user_id: int) -> Any:
            {200: Response("the updated user", User), **BAD_INPUT, **NOT_FOUND, **DUPLICATE, **UNAVAILABLE},
            body=UserPatch)
 def patch_user(user_id: int) -> Any:
-    body = json_body(UserPatch)
+    return _updated(user_id, json_body(UserPatch))
+
+
+def _updated(user_id: int, body: UserCreate | UserPatch) -> Any:
+    """Apply a PUT or PATCH body; the user as it is now, or 404 (also when deleted meanwhile)."""
     if not users_store.update(database(), user_id, body.name, body.email, body.password):
         raise not_found(user_id)
-    return jsonify(user_json(users_store.get(database(), user_id)))
+    row = users_store.get(database(), user_id)
+    if row is None:
+        raise not_found(user_id)
+    return jsonify(user_json(row))
 
 
 @blueprint.delete("/users/<int:user_id>")

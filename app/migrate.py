@@ -26,6 +26,9 @@ from app.db import connect_arguments
 from app.migrations import Migration, MigrationError, available_migrations
 
 RUNTIME_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
+# "There is no such grant": MySQL's REVOKE ALL PRIVILEGES ON *.* also takes the database and table grants
+# that MariaDB's leaves, so the REVOKEs listed before it ran may find nothing left to take.
+_GRANT_ALREADY_GONE = {1141, 1147}
 # Errors worth waiting out while the server starts: cannot connect, lost connection, server gone.
 _RETRYABLE_CONNECT_ERRORS = {2002, 2003, 2006, 2013}
 
@@ -129,7 +132,11 @@ def ensure_runtime_user(cur: Any, user: str, password: str, database: str) -> No
     cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (user, password))
     cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
     for statement in excess_privilege_revocations(cur, user, database):
-        cur.execute(statement, (user,))
+        try:
+            cur.execute(statement, (user,))
+        except pymysql.err.OperationalError as error:
+            if error.args[0] not in _GRANT_ALREADY_GONE:
+                raise
     cur.execute(f"GRANT {', '.join(RUNTIME_PRIVILEGES)} ON {quote_identifier(database)}.* TO %s@'%%'", (user,))
 
 

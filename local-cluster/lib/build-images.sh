@@ -2,8 +2,13 @@
 # Builds the cluster's base images once, caches them as OCI archives, imports them (sourced).
 #   localhost/pause:3.2                the pod sandbox image (static pause.c from the k8s tree)
 #   localhost/python:3.11-bookworm     Debian python3 + venv, stand-in for the app Dockerfile's base
-#   localhost/mysql-standin:10.11      Debian MariaDB honouring the official mysql image's contract
-# The python and mysql images also stay in buildah's storage (vfs) so Dockerfiles can build FROM them.
+#   localhost/mysql:9.7                the real MySQL server (Debian unstable's mysql-server-core), honouring
+#                                      the official mysql image's contract; skipped, saying so in one line,
+#                                      when unstable no longer ships it (the MariaDB image then stands in)
+#   localhost/mariadb-standin:10.11    Debian MariaDB honouring the same contract (the second flavour);
+#                                      also tagged with its former name localhost/mysql-standin:10.11
+# The python and MariaDB images also stay in buildah's storage (vfs) so Dockerfiles can build FROM them.
+# The MySQL tree (rootfs/mysql-sid) is also what tests/app's throwaway MySQL runs in (local-cluster/mysql-rootfs).
 
 LK_ROOTFS="$LK_CACHE/rootfs"
 LK_ARCHIVES="$LK_CACHE/images"
@@ -11,7 +16,13 @@ LK_BUILDAH=(buildah --storage-driver vfs)
 
 LK_IMAGE_PAUSE=localhost/pause:3.2
 LK_IMAGE_PYTHON=localhost/python:3.11-bookworm
-LK_IMAGE_MYSQL=localhost/mysql-standin:10.11
+LK_MYSQL_SERIES=9.7                    # the MySQL release the image is tagged with and inventory/local names
+LK_IMAGE_MYSQL=localhost/mysql:$LK_MYSQL_SERIES
+LK_IMAGE_MARIADB=localhost/mariadb-standin:10.11
+LK_IMAGE_MARIADB_ALIAS=localhost/mysql-standin:10.11   # the MariaDB image's former name, for older checkouts
+LK_MYSQL_TREE="$LK_ROOTFS/mysql-sid"
+# Written instead of the MySQL tree when unstable cannot give it: one line saying why.
+LK_MYSQL_UNAVAILABLE="$LK_ROOTFS/mysql-sid.unavailable"
 
 archive_of() { local n=${1#localhost/}; echo "$LK_ARCHIVES/${n//[:\/]/_}.tar"; }
 
@@ -106,7 +117,7 @@ build_python_image() {
 
 # The mysql user gets uid/gid 999 as in the official image; the data dir is left empty so the
 # entrypoint initialises it on first boot.
-prepare_mysql_tree() {
+prepare_mariadb_tree() {
     local tree=$1
     chroot "$tree" groupmod -g 999 mysql
     chroot "$tree" usermod -u 999 -g 999 mysql
@@ -114,32 +125,117 @@ prepare_mysql_tree() {
     mkdir -p "$tree/var/lib/mysql" "$tree/run/mysqld" "$tree/var/log/mysql" "$tree/docker-entrypoint-initdb.d"
     chown 999:999 "$tree/var/lib/mysql" "$tree/run/mysqld" "$tree/var/log/mysql"
     chmod 0777 "$tree/run/mysqld"
-    install -m 0644 "$LK_HERE/images/mysql-standin/99-standin.cnf" "$tree/etc/mysql/mariadb.conf.d/99-standin.cnf"
-    install -m 0755 "$LK_HERE/images/mysql-standin/docker-entrypoint.sh" "$tree/usr/local/bin/docker-entrypoint.sh"
+    install -m 0644 "$LK_HERE/images/mariadb-standin/99-standin.cnf" "$tree/etc/mysql/mariadb.conf.d/99-standin.cnf"
+    install -m 0755 "$LK_HERE/images/docker-entrypoint.sh" "$tree/usr/local/bin/docker-entrypoint.sh"
+}
+
+# inputs_stamp DIR...: hash of the files an image is made from beyond its packages (rebuild when they change).
+inputs_stamp() { cat "$LK_HERE/images/docker-entrypoint.sh" "$1"/* | sha256sum | cut -c1-16; }
+
+build_mariadb_image() {
+    local file tree="$LK_ROOTFS/mysql" stamp
+    file=$(archive_of "$LK_IMAGE_MARIADB")
+    stamp=$(inputs_stamp "$LK_HERE/images/mariadb-standin")
+    [[ -f $file && $(cat "$file.inputs" 2>/dev/null) == "$stamp" ]] && buildah_has "$LK_IMAGE_MARIADB" && return 0
+    LK_STEP_LOG="$LK_LOGS/image-mariadb.log"
+    {
+        image_tree mysql mariadb-server mariadb-client
+        prepare_mariadb_tree "$tree"
+        commit_tree "$tree" "$LK_IMAGE_MARIADB" --env LANG=C.UTF-8 --user 999:999 \
+            --entrypoint '["docker-entrypoint.sh"]' --cmd mariadbd --port 3306/tcp \
+            --volume /var/lib/mysql
+        save_archive "$LK_IMAGE_MARIADB"
+        echo "$stamp" >"$file.inputs"
+    } >"$LK_STEP_LOG" 2>&1
+}
+
+# debootstrap_sid: a cached Debian unstable minbase tree, the only suite that ships the real MySQL server.
+# Its Release file on the mirror may be past its validity date, hence Check-Valid-Until=false inside it.
+debootstrap_sid() {
+    local tree="$LK_ROOTFS/sid-base"
+    [[ -f $tree.done ]] && return 0
+    rm -rf "$tree" && mkdir -p "$tree"
+    if ! debootstrap --variant=minbase sid "$tree" "$LK_DEBIAN_MIRROR"; then
+        echo "debootstrap of Debian unstable failed" >"$LK_MYSQL_UNAVAILABLE"
+        return 0
+    fi
+    touch "$tree.done"
+}
+
+# mysql_tree: the cached unstable tree with mysql-server-core and mysql-client-core, the mysql user as
+# uid/gid 999 and the official image's directories. When unstable cannot give MySQL $LK_MYSQL_SERIES, it
+# writes why to $LK_MYSQL_UNAVAILABLE instead (checked again on the next build). One builder at a time:
+# `cluster up` and local-cluster/mysql-rootfs (the app tests) may ask together.
+mysql_tree() {
+    [[ -f $LK_MYSQL_TREE.done ]] && return 0
+    mkdir -p "$LK_ROOTFS"
+    exec 8>"$LK_ROOTFS/mysql-sid.lock"
+    flock 8
+    build_mysql_tree
+    exec 8>&-
+}
+
+build_mysql_tree() {
+    local tree=$LK_MYSQL_TREE candidate
+    [[ -f $tree.done ]] && return 0
+    rm -f "$LK_MYSQL_UNAVAILABLE"
+    debootstrap_sid
+    [[ -f $LK_MYSQL_UNAVAILABLE ]] && return 0
+    rm -rf "$tree" && cp -a "$LK_ROOTFS/sid-base" "$tree"
+    cp /etc/resolv.conf "$tree/etc/resolv.conf"
+    chroot "$tree" apt-get -o Acquire::Check-Valid-Until=false update
+    candidate=$(chroot "$tree" apt-cache policy mysql-server-core | awk '/Candidate:/ {print $2}')
+    if [[ -z $candidate || $candidate == "(none)" ]]; then
+        echo "Debian unstable no longer ships mysql-server-core" >"$LK_MYSQL_UNAVAILABLE"
+    elif [[ $candidate != "$LK_MYSQL_SERIES".* ]]; then
+        echo "Debian unstable now ships mysql-server-core $candidate, not $LK_MYSQL_SERIES (update LK_MYSQL_SERIES and inventory/local)" >"$LK_MYSQL_UNAVAILABLE"
+    fi
+    if [[ -f $LK_MYSQL_UNAVAILABLE ]]; then rm -rf "$tree"; return 0; fi
+    chroot_apt_install "$tree" mysql-server-core mysql-client-core
+    chroot "$tree" groupadd --system --gid 999 mysql
+    chroot "$tree" useradd --system --uid 999 --gid 999 --home-dir /var/lib/mysql --shell /usr/sbin/nologin mysql
+    mkdir -p "$tree/var/lib/mysql" "$tree/var/lib/mysql-files" "$tree/run/mysqld" "$tree/docker-entrypoint-initdb.d"
+    chown 999:999 "$tree/var/lib/mysql" "$tree/var/lib/mysql-files" "$tree/run/mysqld"
+    chmod 0750 "$tree/var/lib/mysql-files"
+    touch "$tree.done"
 }
 
 build_mysql_image() {
-    local file tree="$LK_ROOTFS/mysql" stamp
+    local file stamp mnt ctr
     file=$(archive_of "$LK_IMAGE_MYSQL")
-    # The entrypoint and config are inputs too: rebuild when they change.
-    stamp=$(cat "$LK_HERE/images/mysql-standin/"* | sha256sum | cut -c1-16)
-    [[ -f $file && $(cat "$file.inputs" 2>/dev/null) == "$stamp" ]] && buildah_has "$LK_IMAGE_MYSQL" && return 0
+    stamp=$(inputs_stamp "$LK_HERE/images/mysql")
+    [[ -f $file && $(cat "$file.inputs" 2>/dev/null) == "$stamp" ]] && return 0
     LK_STEP_LOG="$LK_LOGS/image-mysql.log"
+    mysql_tree >"$LK_STEP_LOG" 2>&1
+    if [[ -f $LK_MYSQL_UNAVAILABLE ]]; then
+        log "real MySQL image not built: $(<"$LK_MYSQL_UNAVAILABLE"); falling back to MariaDB ($LK_IMAGE_MARIADB, local_mysql_flavor=mariadb)"
+        return 0
+    fi
     {
-        image_tree mysql mariadb-server mariadb-client
-        prepare_mysql_tree "$tree"
-        commit_tree "$tree" "$LK_IMAGE_MYSQL" --env LANG=C.UTF-8 --user 999:999 \
-            --entrypoint '["docker-entrypoint.sh"]' --cmd mariadbd --port 3306/tcp \
-            --volume /var/lib/mysql
+        ctr=$("${LK_BUILDAH[@]}" from scratch)
+        mnt=$("${LK_BUILDAH[@]}" mount "$ctr")
+        # The tree is shared with the app tests' throwaway servers: take nothing of theirs.
+        cp -a "$LK_MYSQL_TREE/." "$mnt/"
+        rm -rf "${mnt:?}"/tmp/* "${mnt:?}"/var/lib/mysql/*
+        install -m 0644 "$LK_HERE/images/mysql/my.cnf" "$mnt/etc/mysql/my.cnf" -D
+        install -m 0755 "$LK_HERE/images/docker-entrypoint.sh" "$mnt/usr/local/bin/docker-entrypoint.sh"
+        "${LK_BUILDAH[@]}" umount "$ctr" >/dev/null
+        "${LK_BUILDAH[@]}" config --os linux --arch amd64 --env LANG=C.UTF-8 --user 999:999 \
+            --entrypoint '["docker-entrypoint.sh"]' --cmd mysqld --port 3306/tcp --port 33060/tcp \
+            --volume /var/lib/mysql "$ctr"
+        "${LK_BUILDAH[@]}" commit --quiet --rm "$ctr" "$LK_IMAGE_MYSQL" >/dev/null
         save_archive "$LK_IMAGE_MYSQL"
+        # Nothing builds FROM it: containerd's copy is the one that counts.
+        "${LK_BUILDAH[@]}" rmi "$LK_IMAGE_MYSQL" >/dev/null
         echo "$stamp" >"$file.inputs"
-    } >"$LK_STEP_LOG" 2>&1
+    } >>"$LK_STEP_LOG" 2>&1
 }
 
 build_images() {
     local start=$SECONDS
     build_pause_image
     build_python_image
+    build_mariadb_image
     build_mysql_image
     report_time build-images $((SECONDS - start))
 }
@@ -157,12 +253,13 @@ import_archive() {
 }
 
 # import_images: imports each base image containerd lacks or whose archive was rebuilt since it
-# was imported; true when it imported any.
+# was imported (the MySQL image only when it could be built); true when it imported any.
 import_images() {
     local image file marker imported=1
     mkdir -p "$LK_STATE/imported"
-    for image in "$LK_IMAGE_PAUSE" "$LK_IMAGE_PYTHON" "$LK_IMAGE_MYSQL"; do
+    for image in "$LK_IMAGE_PAUSE" "$LK_IMAGE_PYTHON" "$LK_IMAGE_MARIADB" "$LK_IMAGE_MYSQL"; do
         file=$(archive_of "$image")
+        [[ $image == "$LK_IMAGE_MYSQL" && ! -f $file ]] && continue
         marker="$LK_STATE/imported/$(basename "$file")"
         if ! ctr_has "$image" || [[ $file -nt $marker ]]; then
             import_archive "$image" "$file"
@@ -170,5 +267,9 @@ import_images() {
             imported=0
         fi
     done
+    if ! ctr_has "$LK_IMAGE_MARIADB_ALIAS" || ((imported == 0)); then
+        ctr_k8s images tag --force "$LK_IMAGE_MARIADB" "$LK_IMAGE_MARIADB_ALIAS" >>"$LK_LOGS/image-import.log" 2>&1 \
+            || die "tagging $LK_IMAGE_MARIADB as $LK_IMAGE_MARIADB_ALIAS failed, see $LK_LOGS/image-import.log"
+    fi
     return $imported
 }

@@ -4,11 +4,15 @@ E2E_INVENTORY   inventory the playbooks run with (default inventory/local)
 E2E_KUBECONFIG  kubeconfig of that inventory's cluster (default /var/lib/local-k8s/kubeconfig)
 E2E_CONTEXT     its context (default local-k8s)
 E2E_KEEP        set to 1 to keep the test namespaces for debugging (they are deleted otherwise)
+LOCAL_MYSQL_FLAVOR  the local cluster's database server, mysql or mariadb (default: inventory/local's)
 """
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 INVENTORY = os.environ.get("E2E_INVENTORY", "inventory/local")
@@ -17,3 +21,11 @@ CONTEXT = os.environ.get("E2E_CONTEXT", "local-k8s")
 KEEP_NAMESPACES = os.environ.get("E2E_KEEP") == "1"
 # Every namespace this tier creates starts with this, so a leftover is easy to recognise.
 NAMESPACE_PREFIX = "e2e-"
+
+
+def local_mysql_image() -> str:
+    """The database image inventory/local deploys: local_mysql_images[local_mysql_flavor]."""
+    settings = yaml.safe_load((REPO / "inventory/local/group_vars/all/main.yml").read_text())
+    default = re.search(r"default\('(\w+)'", settings["local_mysql_flavor"])
+    flavour = os.environ.get("LOCAL_MYSQL_FLAVOR") or (default.group(1) if default else "mysql")
+    return settings["local_mysql_images"][flavour]

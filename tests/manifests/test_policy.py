@@ -5,6 +5,8 @@ import base64
 import hashlib
 import re
 
+from render_helpers import render as render_manifests
+
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
 MAX_NAME = 63
 
@@ -214,3 +216,11 @@ def test_every_object_is_labelled_named_and_namespaced(each_render) -> None:
         if obj["kind"] not in {"Namespace", "PersistentVolume"}:
             assert obj["metadata"]["namespace"] == "flaskapi", f"{name}: not in the app namespace"
         assert name.endswith(f"-{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"), f"{name}: unexpected file name"
+
+
+def test_the_local_inventory_pins_the_node_port_of_the_users_namespace_only(rendered, passwords, tmp_path) -> None:
+    # The printed URL must survive teardown and redeploy; a test namespace must not take the same port.
+    assert rendered["local"].one("Service", "flask-service")["spec"]["ports"][0]["nodePort"] == 30080
+    other = render_manifests(tmp_path / "out", "inventory/local", {**passwords, "app_namespace": "e2e-other"})
+    assert other.returncode == 0, other.output[-3000:]
+    assert "nodePort" not in other.one("Service", "flask-service")["spec"]["ports"][0]

@@ -1,15 +1,19 @@
 #!/bin/bash
-# Entrypoint of localhost/mysql-standin: Debian's MariaDB behind the official mysql image's contract.
+# Entrypoint of the local cluster's database images, behind the official mysql image's contract:
+#   localhost/mysql (the real MySQL server, Debian unstable's mysql-server-core: mysqld --initialize-insecure)
+#   localhost/mariadb-standin (Debian's MariaDB: mariadb-install-db)
 #   MYSQL_ROOT_PASSWORD | MYSQL_ALLOW_EMPTY_PASSWORD | MYSQL_RANDOM_ROOT_PASSWORD (one is required),
 #   MYSQL_ROOT_HOST (default %), MYSQL_DATABASE, MYSQL_USER, MYSQL_PASSWORD, each also as VAR_FILE;
 #   /docker-entrypoint-initdb.d/*.sh|*.sql|*.sql.gz run once on an empty /var/lib/mysql.
 # First-boot initialisation runs a temporary server with --skip-networking, so TCP probes only pass
 # once the real server starts. As root it drops to uid 999 (mysql); as any other uid it never chowns.
+# It writes only to /var/lib/mysql, /var/run/mysqld and /tmp, so the root filesystem may be read-only.
 set -euo pipefail
 shopt -s nullglob
 
 DATADIR=/var/lib/mysql
-SOCKET=/run/mysqld/mysqld.sock
+SOCKET=/var/run/mysqld/mysqld.sock
+if command -v mariadbd >/dev/null 2>&1; then SERVER=mariadbd; else SERVER=mysqld; fi
 
 note() { printf '%s [Entrypoint]: %s\n' "$(date -u '+%F %T')" "$*"; }
 fail() { printf '%s [Entrypoint] [ERROR]: %s\n' "$(date -u '+%F %T')" "$*" >&2; exit 1; }
@@ -29,16 +33,26 @@ file_env() {
 
 sql_escape() { printf '%s' "${1//\'/\'\'}" | sed 's/\\/\\\\/g'; }
 
-if [[ ${1:-} == -* ]]; then set -- mariadbd "$@"; fi
+if [[ ${1:-} == -* ]]; then set -- "$SERVER" "$@"; fi
 case ${1:-} in mysqld | mariadbd) ;; *) exec "$@" ;; esac
 
 if [[ $(id -u) == 0 ]]; then
-    mkdir -p "$DATADIR" /run/mysqld
-    chown mysql:mysql "$DATADIR" /run/mysqld
+    mkdir -p "$DATADIR" /var/run/mysqld
+    chown mysql:mysql "$DATADIR" /var/run/mysqld
     exec setpriv --reuid=999 --regid=999 --init-groups "$0" "$@"
 fi
 
-run_sql() { mariadb --protocol=socket --socket="$SOCKET" -uroot; }
+run_sql() { mysql --protocol=socket --socket="$SOCKET" -uroot; }
+
+# create_system_tables SERVER...: the empty data directory's system tables, root@localhost without a password.
+create_system_tables() {
+    if [[ $SERVER == mariadbd ]]; then
+        mariadb-install-db --datadir="$DATADIR" --auth-root-authentication-method=normal \
+            --skip-test-db --skip-name-resolve --rpm >/dev/null
+    else
+        "$@" --initialize-insecure --datadir="$DATADIR"
+    fi
+}
 
 initialise() {
     for v in MYSQL_ROOT_PASSWORD MYSQL_DATABASE MYSQL_USER MYSQL_PASSWORD; do file_env "$v"; done
@@ -53,9 +67,8 @@ initialise() {
         note "GENERATED ROOT PASSWORD: $MYSQL_ROOT_PASSWORD"
     fi
 
-    note "Initializing database files"
-    mariadb-install-db --datadir="$DATADIR" --auth-root-authentication-method=normal \
-        --skip-test-db --skip-name-resolve --rpm >/dev/null
+    note "Initializing database files ($SERVER)"
+    create_system_tables "$@"
     note "Starting temporary server (no TCP)"
     "$@" --skip-networking --socket="$SOCKET" &
     local pid=$!
@@ -70,7 +83,8 @@ initialise() {
     rootpw=$(sql_escape "$MYSQL_ROOT_PASSWORD")
     {
         echo "SET @@SESSION.SQL_LOG_BIN=0;"
-        echo "DELETE FROM mysql.global_priv WHERE user NOT IN ('mysql.sys', 'mariadb.sys', 'root') OR host NOT IN ('localhost');"
+        # MariaDB's installer also makes passwordless accounts for the OS user; MySQL's makes none.
+        [[ $SERVER == mariadbd ]] && echo "DELETE FROM mysql.global_priv WHERE user NOT IN ('mysql.sys', 'mariadb.sys', 'root') OR host NOT IN ('localhost');"
         echo "ALTER USER 'root'@'localhost' IDENTIFIED BY '$rootpw';"
         if [[ $root_host != localhost ]]; then
             echo "CREATE USER 'root'@'$root_host' IDENTIFIED BY '$rootpw';"
@@ -92,8 +106,8 @@ initialise() {
     for f in /docker-entrypoint-initdb.d/*; do
         case $f in
             *.sh) note "running $f"; if [[ -x $f ]]; then "$f"; else . "$f"; fi ;;
-            *.sql) note "running $f"; mariadb --socket="$SOCKET" "${auth[@]}" ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} <"$f" ;;
-            *.sql.gz) note "running $f"; gunzip -c "$f" | mariadb --socket="$SOCKET" "${auth[@]}" ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} ;;
+            *.sql) note "running $f"; mysql --socket="$SOCKET" "${auth[@]}" ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} <"$f" ;;
+            *.sql.gz) note "running $f"; gunzip -c "$f" | mysql --socket="$SOCKET" "${auth[@]}" ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} ;;
             *) note "ignoring $f" ;;
         esac
     done

@@ -11,11 +11,12 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from app import errors, logs, openapi
+from app import auth, errors, logs, metrics, openapi
 from app.config import load_settings
 from app.db import Database
 from app.migrations import expected_version
 from app.routes import health, legacy, users
+from app.routes import metrics as metrics_routes
 
 MAX_BODY_BYTES = 1024 * 1024
 access_log = logging.getLogger("app.access")
@@ -29,6 +30,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         SCHEMA_VERSION=expected_version(),
+        API_AUTH=settings.auth.mode,
     )
     app.json.sort_keys = False
     app.extensions["users_db"] = Database(settings.db, settings.pool_size)
@@ -37,9 +39,12 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(users.blueprint)
     if settings.legacy_routes:
         app.register_blueprint(legacy.blueprint)
+    app.register_blueprint(metrics_routes.blueprint)
     app.register_blueprint(openapi.blueprint)
     errors.register(app)
-    _register_request_logging(app)
+    _register_request_logging(app)  # first: a refused request is logged and counted too
+    metrics.register(app, settings.pool_size)
+    auth.register(app, settings.auth)
     app.extensions["openapi"] = openapi.build(app)
     return app
 

@@ -2,11 +2,17 @@
 
 Threaded workers (gthread) keep client connections alive; each worker process has its own
 connection pool sized to its thread count. Logs are JSON lines on stderr.
+Metrics: the workers write prometheus_client's multiprocess files into PROMETHEUS_MULTIPROC_DIR (a fresh
+directory under /tmp unless given; /tmp is the pod's writable emptyDir), so GET /metrics on any worker reports
+the sum over all of them; child_exit drops a dead worker's gauges.
 """
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import sys
+import tempfile
 
 from app.config import ConfigError, int_setting, load_settings, worker_threads
 
@@ -19,6 +25,12 @@ try:
 except ConfigError as _error:
     print(f"configuration error: {_error}", file=sys.stderr)
     sys.exit(2)
+
+# Set before any worker imports prometheus_client, which reads it at import time.
+_created_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _created_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
+_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 bind = [f"0.0.0.0:{_port}"]
 worker_class = "gthread"
@@ -42,3 +54,21 @@ logconfig_dict = {
     # the app attaches its own JSON handler to the root logger (app.logs.configure)
     "root": {"handlers": [], "level": _settings.log_level},
 }
+
+
+def on_starting(_server: object) -> None:
+    """Start counting from zero: drop files a previous server left in a given directory."""
+    os.makedirs(_metrics_dir, exist_ok=True)
+    for stale in glob.glob(os.path.join(_metrics_dir, "*.db")):
+        os.remove(stale)
+
+
+def child_exit(_server: object, worker: object) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+def on_exit(_server: object) -> None:
+    if _created_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

@@ -14,7 +14,19 @@ import shutil
 import sys
 import tempfile
 
-from app.config import ConfigError, int_setting, load_settings, worker_threads
+# Before anything imports prometheus_client (importing `app` does), which reads this variable at import time.
+_created_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _created_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
+_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+if os.environ.get("APP_METRICS_DIR_PREPARED") != _metrics_dir:  # once, not again when a HUP reloads this file
+    os.makedirs(_metrics_dir, exist_ok=True)
+    for _stale in glob.glob(os.path.join(_metrics_dir, "*.db")):  # a given directory may hold an earlier run's
+        os.remove(_stale)
+    os.environ["APP_METRICS_DIR_PREPARED"] = _metrics_dir
+
+from app.config import ConfigError, int_setting, load_settings, worker_threads  # noqa: E402
+import app.factory  # noqa: E402,F401  # loaded once in the master: workers fork with every module in memory
 
 # Fail before forking anything, with one line naming the bad variable.
 try:
@@ -25,12 +37,6 @@ try:
 except ConfigError as _error:
     print(f"configuration error: {_error}", file=sys.stderr)
     sys.exit(2)
-
-# Set before any worker imports prometheus_client, which reads it at import time.
-_created_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if _created_metrics_dir:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
-_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 bind = [f"0.0.0.0:{_port}"]
 worker_class = "gthread"
@@ -54,13 +60,6 @@ logconfig_dict = {
     # the app attaches its own JSON handler to the root logger (app.logs.configure)
     "root": {"handlers": [], "level": _settings.log_level},
 }
-
-
-def on_starting(_server: object) -> None:
-    """Start counting from zero: drop files a previous server left in a given directory."""
-    os.makedirs(_metrics_dir, exist_ok=True)
-    for stale in glob.glob(os.path.join(_metrics_dir, "*.db")):
-        os.remove(stale)
 
 
 def child_exit(_server: object, worker: object) -> None:

@@ -41,9 +41,10 @@ def test_reachable_only_through_its_service(cluster: Cluster, verified_namespace
                 if all(pod.metadata.labels.get(k) == v for k, v in policy.spec.pod_selector.match_labels.items())]
     assert len(policies) == 1 and policies[0].spec.policy_types == ["Ingress"], "no NetworkPolicy guards MySQL"
     rules = policies[0].spec.ingress
-    assert len(rules) == 1 and [port.port for port in rules[0].ports] == [3306] \
-        and all(peer.pod_selector and peer.pod_selector.match_labels for peer in rules[0].var_from), \
-        "MySQL's NetworkPolicy admits more than labelled pods on 3306"
+    assert rules and all([port.port for port in rule.ports or []] == [3306] and rule.var_from
+                         and all(peer.pod_selector and peer.pod_selector.match_labels and not peer.ip_block
+                                 and not peer.namespace_selector for peer in rule.var_from) for rule in rules), \
+        "MySQL's NetworkPolicy admits more than labelled pods of its namespace on 3306"
     client_labels = rules[0].var_from[0].pod_selector.match_labels
 
     # A client pod the policy admits, as the API's pods are, logs in through the Service's DNS name.

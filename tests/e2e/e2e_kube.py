@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from e2e_settings import (API_SERVICE, CONTEXT, CREDENTIALS_SECRET, KUBECONFIG, MYSQL_SERVICE, REPO,
+from e2e_settings import (API_SERVICE, CONTEXT, CREDENTIALS_SECRET, KUBECONFIG, MYSQL_SERVICE, NAMES, REPO,
                           ROOT_PASSWORD_KEY)
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -16,6 +16,8 @@ from kubernetes.stream import stream
 sys.path.insert(0, str(REPO / "scripts"))
 
 from kube_probe import answers  # noqa: E402
+
+__all__ = ["NAMES", "Cluster", "is_ready", "wait_until"]
 
 
 class Cluster:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from contract import contract
+
 REPO = Path(__file__).resolve().parents[2]
 INVENTORY = os.environ.get("E2E_INVENTORY", "inventory/local")
 KUBECONFIG = os.environ.get("E2E_KUBECONFIG", "/var/lib/local-k8s/kubeconfig")
@@ -21,9 +23,11 @@ VERIFY_NAMESPACE = os.environ.get("E2E_VERIFY_NAMESPACE", "")
 # Every namespace this tier creates starts with this, so a leftover is easy to recognise.
 NAMESPACE_PREFIX = "e2e-"
 
-# Names of the objects the roles make (docs/architecture.md, "Names in the cluster").
-MYSQL_SERVICE = "mysql"
-API_SERVICE = "flask-service"
-CREDENTIALS_SECRET = "mysql-credentials"
-ROOT_PASSWORD_KEY = "mysql-root-password"
-APP_PASSWORD_KEY = "mysql-password"
+# Names of the objects the roles make, from their one definition in roles/common (tests/contract.py), as the e2e
+# inventory leaves them (it renames no object; only the namespace differs).
+NAMES = contract()
+MYSQL_SERVICE = NAMES["mysql_name"]
+API_SERVICE = NAMES["flask_api_service_name"]
+CREDENTIALS_SECRET = NAMES["secrets_name"]
+ROOT_PASSWORD_KEY = NAMES["secrets_root_password_key"]
+APP_PASSWORD_KEY = NAMES["secrets_app_password_key"]

@@ -15,7 +15,7 @@ import secrets
 
 from e2e_ansible import run_playbook, vault_values
 from e2e_api import call, create_user
-from e2e_kube import Cluster
+from e2e_kube import NAMES, Cluster
 from verify_teardown import assert_teardown_kept_the_data
 
 
@@ -53,21 +53,21 @@ def test_teardown_then_site_finds_old_data_and_old_passwords(cluster: Cluster, d
     assert (status, body["email"] if status == 200 else body) == (200, user["email"]), "the old row is gone"
     settings = cluster.api_settings(ns)
     code, out, err = cluster.mysql(ns, f"SELECT COUNT(*) FROM `{settings['MYSQL_DATABASE']}`.users", "root",
-                                   passwords_before["mysql-root-password"])
+                                   passwords_before[NAMES["secrets_root_password_key"]])
     assert code == 0 and int(out.strip()) >= 1, f"the old root password no longer opens the data: {err.strip()}"
 
 
 def test_changed_app_password_rolls_api_pods_and_they_work(cluster: Cluster, deployment) -> None:
     ns = deployment.namespace
-    old_password = cluster.secret_values(ns)["mysql-password"]
-    old_pods = {pod.metadata.name for pod in cluster.pods_of_service(ns, "flask-service")}
+    old_password = cluster.secret_values(ns)[NAMES["secrets_app_password_key"]]
+    old_pods = {pod.metadata.name for pod in cluster.pods_of_service(ns, NAMES["flask_api_service_name"])}
     new_password = "rotated-" + secrets.token_urlsafe(18)
 
     run = run_playbook("site.yml", ns, "-e", json.dumps({"vault_mysql_app_password": new_password}))
 
     assert run.changed > 0
-    assert cluster.secret_values(ns)["mysql-password"] == new_password, "the Secret kept the old password"
-    new_pods = {pod.metadata.name for pod in cluster.pods_of_service(ns, "flask-service")}
+    assert cluster.secret_values(ns)[NAMES["secrets_app_password_key"]] == new_password, "the Secret kept the old password"
+    new_pods = {pod.metadata.name for pod in cluster.pods_of_service(ns, NAMES["flask_api_service_name"])}
     assert new_pods and not new_pods & old_pods, f"API pods not rolled: {sorted(new_pods & old_pods)} remain"
     url = cluster.api_url(ns)
     user = create_user(url, "Barbara", unique_email("barbara"))

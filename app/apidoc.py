@@ -18,8 +18,12 @@ View = TypeVar("View", bound=Callable[..., Any])
 class Response:
     description: str
     model: type[BaseModel] | None = None
+    # Media type of a body that is not JSON (model None): described as a string.
+    media_type: str | None = None
     array: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    # OpenAPI links: name -> (endpoint of the linked route, {its parameter: runtime expression}).
+    links: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 TLS_MODES = ("disabled", "preferred", "required")
+AUTH_MODES = ("none", "token")
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _DATABASE_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _USER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -40,11 +42,23 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """API_AUTH=token: callers send `Authorization: Bearer <token>`; only SHA-256 hashes of the tokens are known."""
+
+    mode: str
+    token_hashes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:  # the hashes are not secrets, but nothing gains from printing them
+        return f"AuthSettings(mode={self.mode!r}, tokens={len(self.token_hashes)})"
+
+
+@dataclass(frozen=True)
 class Settings:
     db: DatabaseSettings
     pool_size: int
     legacy_routes: bool
     log_level: str
+    auth: AuthSettings = AuthSettings("none")
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -148,6 +162,24 @@ def worker_threads(env: Mapping[str, str]) -> int:
     return int_setting(env, "GUNICORN_THREADS", 4, maximum=256)
 
 
+def auth_settings(env: Mapping[str, str]) -> AuthSettings:
+    """API_AUTH (none | token) and, for token, API_TOKEN_HASHES or API_TOKEN_HASHES_FILE: SHA-256 hex digests
+    of the accepted tokens, separated by commas, spaces or new lines."""
+    mode = (_get(env, "API_AUTH") or "none").lower()
+    if mode not in AUTH_MODES:
+        raise ConfigError(f"API_AUTH must be one of {', '.join(AUTH_MODES)}, got {mode!r}")
+    if mode == "none":
+        return AuthSettings(mode)
+    raw = secret_setting(env, "API_TOKEN_HASHES")
+    hashes = tuple(item.lower() for item in re.split(r"[\s,]+", raw or "") if item)
+    if not hashes:
+        raise ConfigError("API_TOKEN_HASHES (or API_TOKEN_HASHES_FILE) is required when API_AUTH is token")
+    if not all(_SHA256_HEX.match(item) for item in hashes):
+        raise ConfigError("API_TOKEN_HASHES must hold SHA-256 hex digests (64 hex characters each), "
+                          "not the tokens themselves")
+    return AuthSettings(mode, hashes)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()
@@ -158,4 +190,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         pool_size=int_setting(env, "DB_POOL_SIZE", worker_threads(env), maximum=256),
         legacy_routes=_bool(env, "LEGACY_ROUTES", True),
         log_level=log_level,
+        auth=auth_settings(env),
     )

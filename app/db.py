@@ -16,6 +16,7 @@ import pymysql.cursors
 from dbutils.pooled_db import PooledDB
 
 from app.config import DatabaseSettings
+from app.metrics import POOL_IN_USE, POOL_WAITING
 
 # Errors meaning "the database cannot be reached or talked to right now" (answered with 503).
 UNAVAILABLE_ERRORS = (pymysql.err.OperationalError, pymysql.err.InterfaceError)
@@ -73,10 +74,16 @@ class Database:
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
-        con = self._pool.connection()
+        POOL_WAITING.inc()
+        try:
+            con = self._pool.connection()
+        finally:
+            POOL_WAITING.dec()
+        POOL_IN_USE.inc()
         try:
             yield con
         finally:
+            POOL_IN_USE.dec()
             con.close()  # returns it to the pool
 
     @contextmanager

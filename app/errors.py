@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from app.db import ER_NO_SUCH_TABLE, UNAVAILABLE_ERRORS
+from app.metrics import count_error
 from app.users_store import DuplicateEmail
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,10 @@ _HTTP_CODES = {
 }
 
 
+# Clearer than pydantic's own message, which would quote the whole regular expression.
+_MESSAGES = {"string_pattern_mismatch": "is not in the required format (see its pattern in /openapi.json)"}
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -36,6 +41,7 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Any:
+    count_error(code, status)
     detail: dict[str, Any] = {"code": code, "message": message}
     if fields:
         detail["fields"] = fields
@@ -49,7 +55,8 @@ def validation_fields(error: ValidationError) -> dict[str, str]:
     fields: dict[str, str] = {}
     for item in error.errors(include_input=False, include_url=False):
         location = ".".join(str(part) for part in item["loc"]) or "body"
-        fields.setdefault(location, item["msg"])
+        message = _MESSAGES.get(item["type"], item["msg"])
+        fields.setdefault(location, message)
     return fields
 
 

@@ -2,13 +2,31 @@
 
 Threaded workers (gthread) keep client connections alive; each worker process has its own
 connection pool sized to its thread count. Logs are JSON lines on stderr.
+Metrics: the workers write prometheus_client's multiprocess files into PROMETHEUS_MULTIPROC_DIR (a fresh
+directory under /tmp unless given; /tmp is the pod's writable emptyDir), so GET /metrics on any worker reports
+the sum over all of them; child_exit drops a dead worker's gauges.
 """
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import sys
+import tempfile
 
-from app.config import ConfigError, int_setting, load_settings, worker_threads
+# Before anything imports prometheus_client (importing `app` does), which reads this variable at import time.
+_created_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _created_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
+_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+if os.environ.get("APP_METRICS_DIR_PREPARED") != _metrics_dir:  # once, not again when a HUP reloads this file
+    os.makedirs(_metrics_dir, exist_ok=True)
+    for _stale in glob.glob(os.path.join(_metrics_dir, "*.db")):  # a given directory may hold an earlier run's
+        os.remove(_stale)
+    os.environ["APP_METRICS_DIR_PREPARED"] = _metrics_dir
+
+from app.config import ConfigError, int_setting, load_settings, worker_threads  # noqa: E402
+import app.factory  # noqa: E402,F401  # loaded once in the master: workers fork with every module in memory
 
 # Fail before forking anything, with one line naming the bad variable.
 try:
@@ -42,3 +60,14 @@ logconfig_dict = {
     # the app attaches its own JSON handler to the root logger (app.logs.configure)
     "root": {"handlers": [], "level": _settings.log_level},
 }
+
+
+def child_exit(_server: object, worker: object) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+def on_exit(_server: object) -> None:
+    if _created_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

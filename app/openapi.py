@@ -8,6 +8,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from pydantic import BaseModel
 
 from app.apidoc import Operation, Response, operation
+from app.auth import PUBLIC_PATHS, SCHEME_NAME
 from app.schemas import Error
 
 blueprint = Blueprint("openapi", __name__)
@@ -29,6 +30,7 @@ def build(app: Flask) -> dict[str, Any]:
     """Walk app.url_map; every route must carry an @operation (a missing one raises)."""
     schemas: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {}
+    token_auth = app.config.get("API_AUTH") == "token"
     for rule in sorted(app.url_map.iter_rules(), key=lambda item: item.rule):
         if rule.endpoint == "static":
             continue
@@ -38,8 +40,11 @@ def build(app: Flask) -> dict[str, Any]:
             raise RuntimeError(f"route {rule.rule} ({rule.endpoint}) has no @operation description")
         path = openapi_path(rule.rule)
         for method in sorted(rule.methods & set(_DOCUMENTED_METHODS)):
-            paths.setdefault(path, {})[method.lower()] = _operation(rule, described, schemas)
-    return {
+            described_operation = _operation(rule, described, schemas)
+            if token_auth:
+                _add_security(rule.rule, described_operation, schemas)
+            paths.setdefault(path, {})[method.lower()] = described_operation
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Users API", "version": "1.0.0",
                  "description": "Users CRUD. Routes tagged legacy are the original tutorial's, kept for "
@@ -47,6 +52,25 @@ def build(app: Flask) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": schemas},
     }
+    if token_auth:
+        document["components"]["securitySchemes"] = {SCHEME_NAME: {
+            "type": "http", "scheme": "bearer",
+            "description": "API_AUTH=token: send Authorization: Bearer <token> on every route but "
+                           + ", ".join(sorted(PUBLIC_PATHS))}}
+        document["security"] = [{SCHEME_NAME: []}]
+    return document
+
+
+def _add_security(rule: str, described: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Public routes need no token; every other one may answer 401."""
+    if rule in PUBLIC_PATHS:
+        described["security"] = []
+        return
+    described["responses"]["401"] = _response(Response("missing or wrong token (WWW-Authenticate: Bearer)", Error,
+                                                       headers={"WWW-Authenticate": "Bearer realm=\"users-api\""}),
+                                              schemas)
+    described["responses"] = dict(sorted(described["responses"].items(), key=lambda item: (item[0] == "default",
+                                                                                           item[0])))
 
 
 def _operation(rule: Any, described: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +106,11 @@ def _response(response: Response, schemas: dict[str, Any]) -> dict[str, Any]:
         if response.array:
             schema = {"type": "array", "items": schema}
         described["content"] = {"application/json": {"schema": schema}}
+    elif response.media_type is not None:
+        described["content"] = {response.media_type: {"schema": {"type": "string"}}}
+    if response.links:
+        described["links"] = {name: {"operationId": endpoint.replace(".", "_"), "parameters": parameters}
+                              for name, (endpoint, parameters) in response.links.items()}
     if response.headers:
         described["headers"] = {name: {"description": text, "schema": {"type": "string"}}
                                 for name, text in response.headers.items()}

@@ -39,9 +39,21 @@ def json_body(model: type[Model]) -> Model:
         data = json.loads(request.get_data(cache=False))
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+    if not _is_unicode(data):
+        raise ApiError(400, "invalid_json", "the request body holds a string that is not valid Unicode "
+                                            "(an unpaired surrogate escape)")
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_body", "the request body must be a JSON object")
     return model.model_validate(data)
+
+
+def _is_unicode(data: Any) -> bool:
+    """JSON allows escapes such as \\ud800 that decode to no character; the database could not store them."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def iso(moment: datetime) -> str:

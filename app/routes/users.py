@@ -13,10 +13,12 @@ from app.schemas import Error, PageQuery, User, UserCreate, UserPatch
 blueprint = Blueprint("users", __name__)
 
 
-
 @blueprint.post("/users")
 @operation("Create a user", "users",
-           {201: Response("created", User, headers={"Location": "URL of the new user"}),
+           {201: Response("created", User, headers={"Location": "URL of the new user"}, links={
+               name: (endpoint, {"user_id": "$response.body#/id"})
+               for name, endpoint in (("GetUser", "users.get_user"), ("ReplaceUser", "users.replace_user"),
+                                      ("PatchUser", "users.patch_user"), ("DeleteUser", "users.delete_user"))}),
             **BAD_INPUT, **DUPLICATE, **UNAVAILABLE}, body=UserCreate)
 def create_user() -> Any:
     body = json_body(UserCreate)

@@ -28,13 +28,14 @@ class Served:
         return self.log.read_text(encoding="utf-8").splitlines()
 
 
-def wait_for(url: str, seconds: float = 20) -> None:
+def wait_for(url: str, seconds: float = 60) -> None:
+    """Until the URL answers 200; workers still loading on a busy machine may accept and answer late."""
     deadline = time.monotonic() + seconds
     while True:
         try:
-            if requests.get(url, timeout=1).status_code == 200:
+            if requests.get(url, timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         if time.monotonic() > deadline:
             raise TimeoutError(url)

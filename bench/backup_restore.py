@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time a backup and a restore of 10,000 users on the local cluster (or E2E_KUBECONFIG/E2E_CONTEXT).
 
-    .venv/bin/python bench/backup_restore.py [--users 10000] [--keep]
+    .venv/bin/python bench/backup_restore.py [--users 10000] [--keep] [--namespace NS]
 
 Deploys site.yml into a namespace of its own (bench-backup-<hex>), inserts the users with one SQL statement
 (unique names and emails, each with a real argon2 hash made by the API's hasher: the API's hashing cost is not
@@ -42,6 +42,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--keep", action="store_true", help="keep the namespace afterwards")
+    parser.add_argument("--namespace", help="use this deployed namespace (its users table must be empty) instead of a new one")
     args = parser.parse_args()
     if not 1 <= args.users <= 99_999:
         parser.error("--users must be between 1 and 99999")
@@ -50,11 +51,12 @@ def main() -> int:
     if not cluster.answers():
         print("bench: no cluster answers: start it with local-cluster/cluster up", file=sys.stderr)
         return 1
-    namespace = f"bench-backup-{secrets.token_hex(3)}"
+    namespace = args.namespace or f"bench-backup-{secrets.token_hex(3)}"
     backup_dir = Path(tempfile.mkdtemp(prefix="bench-backups-"))
     settings = json.dumps({"backup_dir": str(backup_dir)})
     try:
-        timed("site.yml (deploy)", "site.yml", namespace, "-e", settings)
+        if not args.namespace:
+            timed("site.yml (deploy)", "site.yml", namespace, "-e", settings)
         root = cluster.secret_values(namespace)["mysql-root-password"]
         database = cluster.api_settings(namespace)["MYSQL_DATABASE"]
         digit = " UNION ALL ".join(f"SELECT {n} AS n" for n in range(10))
@@ -92,7 +94,7 @@ def main() -> int:
               + (f"; backup Job alone: {job_line.group(1)}" if job_line else ""))
         return 0
     finally:
-        if not args.keep:
+        if not args.keep and not args.namespace:
             cluster.delete_namespace(namespace)
         cluster.close()
 

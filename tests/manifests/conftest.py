@@ -16,6 +16,8 @@ VARIABLE_SETS = {
     "minikube-hostpath": ("inventory/minikube", {"mysql_hostpath_pv": True}),
     "local": ("inventory/local", {}),
     "production": ("inventory/production.example", {}),
+    # The scheduled backup (roles/backup): claim, scripts ConfigMap and CronJob, rendered for kube_version 1.29.
+    "minikube-backup-schedule": ("inventory/minikube", {"backup_schedule": "17 3 * * *"}),
 }
 
 

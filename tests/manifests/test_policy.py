@@ -5,14 +5,15 @@ import base64
 import hashlib
 import re
 
-WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job", "CronJob"}
 MAX_NAME = 63
 
 
 def pod_specs(render):
     for name, obj in render.objects.items():
         if obj["kind"] in WORKLOAD_KINDS:
-            yield name, obj, obj["spec"]["template"]["spec"]
+            workload = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
+            yield name, obj, workload["template"]["spec"]
 
 
 def containers(render):
@@ -28,7 +29,7 @@ def mysql_native_hash(password: str) -> str:
 
 def test_long_running_containers_have_all_three_probes(each_render) -> None:
     for name, obj, _, container in containers(each_render):
-        if obj["kind"] == "Job":
+        if obj["kind"] in {"Job", "CronJob"}:
             continue  # a Job's container runs to completion; probes would not change its outcome
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             assert probe in container, f"{name}: container {container['name']} has no {probe}"
@@ -132,14 +133,18 @@ def test_mysql_is_not_exposed_outside_the_cluster(each_render) -> None:
         assert all("hostPort" not in port for port in container.get("ports", [])), f"{name}: hostPort"
 
 
-def test_only_the_api_and_schema_job_may_reach_mysql(each_render) -> None:
+def test_only_the_api_schema_job_and_backup_jobs_may_reach_mysql(each_render) -> None:
     policy = each_render.one("NetworkPolicy", "mysql-clients")
     statefulset = each_render.one("StatefulSet", "mysql")
     pod_labels = statefulset["spec"]["template"]["metadata"]["labels"]
     assert policy["spec"]["policyTypes"] == ["Ingress"]
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
     allowed = [peer["podSelector"]["matchLabels"] for rule in policy["spec"]["ingress"] for peer in rule["from"]]
-    assert allowed == [{"app.kubernetes.io/name": "flask-api"}]
+    backup = {"app.kubernetes.io/name": "mysql-backup", "app.kubernetes.io/part-of": "flaskapi"}
+    assert allowed == [{"app.kubernetes.io/name": "flask-api"}, backup]
+    for cron_job in each_render.of_kind("CronJob"):
+        labels = cron_job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+        assert backup.items() <= labels.items(), "the backup Jobs could not reach MySQL"
     clients = [obj for obj in each_render.objects.values()
                if obj["kind"] in {"Deployment", "Job"}]
     assert clients, "no API Deployment or schema Job rendered"

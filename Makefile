@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: venv deploy test test-app test-manifests test-e2e cluster-up cluster-down bench clean
+.PHONY: venv deploy test test-fast test-app test-manifests test-e2e cluster-up cluster-down bench bench-deploy clean
 
 venv: $(VENV)/.installed
 
@@ -19,9 +19,13 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml requirements.yml
 deploy: venv
 	scripts/deploy
 
-## Every tier: lint, app, manifests, end to end. Ends with one summary line.
+## Every tier: lint, app, manifests, end to end. Ends with each tier's time and one summary line.
 test: venv
 	scripts/test
+
+## Everyday checks, no cluster needed: lint, app, manifests (under 5 minutes).
+test-fast: venv
+	scripts/test fast
 
 test-app: venv
 	$(BIN)/pytest tests/app
@@ -42,6 +46,10 @@ cluster-down:
 
 bench: venv
 	$(BIN)/python bench/run_bench.py
+
+## Playbook timings on the local cluster (one-task play, no-op re-run, deploy, teardown, purge): bench/README.md.
+bench-deploy: venv
+	$(BIN)/python bench/deploy
 
 clean:
 	rm -rf $(VENV) rendered .pytest_cache

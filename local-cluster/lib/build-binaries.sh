@@ -44,15 +44,38 @@ apply_reflect2_fix() {
     rm -f "$vendored/go.mod"
 }
 
-build_binaries() {
+# build_pause_binary TREE: the static pause binary of the pod sandbox image (seconds; built before the Go build,
+# so the images can be built meanwhile).
+build_pause_binary() {
+    [[ -x $LK_BIN/pause ]] && return 0
+    mkdir -p "$LK_BIN"
+    gcc -Os -static -o "$LK_BIN/pause" "$1/build/pause/linux/pause.c" >>"$LK_LOGS/build-k8s.log" 2>&1 \
+        || die "pause build failed, see $LK_LOGS/build-k8s.log"
+}
+
+# prepare_binaries: the source tree unpacked and patched, and the pause binary; nothing when every binary is
+# already there. `cluster up` builds the images while build_binaries compiles.
+prepare_binaries() {
     binaries_present && return 0
-    local work="$LK_CACHE/src" start=$SECONDS
+    local work="$LK_CACHE/src"
     mkdir -p "$work" "$LK_BIN" "$LK_LOGS"
-    log "building Kubernetes $LK_K8S_VERSION from Debian source (several minutes; log: $LK_LOGS/build-k8s.log)"
+    : >"$LK_LOGS/build-k8s.log"
     ls "$work"/kubernetes_*.orig.tar.* >/dev/null 2>&1 || fetch_source "$work"
     unpack_tree "$work"
+    apply_reflect2_fix "$work/tree"
+    build_pause_binary "$work/tree"
+}
+
+# The tarball ships every generated file but the API server's OpenAPI definitions: generate only those
+# (`make all` would first rebuild and rerun five code generators whose output is already there), then build
+# just the binaries the cluster runs. The linker already gets -s -w (no symbol table, no DWARF) from
+# hack/lib/golang.sh.
+build_binaries() {
+    binaries_present && return 0
+    [[ -d $LK_CACHE/src/tree ]] || prepare_binaries
+    local work="$LK_CACHE/src" start=$SECONDS
     local tree="$work/tree"
-    apply_reflect2_fix "$tree"
+    log "building Kubernetes $LK_K8S_VERSION from Debian source (several minutes; log: $LK_LOGS/build-k8s.log)"
     # As debian/rules does: a GOPATH whose k8s.io/kubernetes is the tree itself.
     mkdir -p "$tree/.go/src/k8s.io"
     ln -sfn ../../.. "$tree/.go/src/k8s.io/kubernetes"
@@ -60,12 +83,13 @@ build_binaries() {
         cd "$tree"
         export GOPATH="$tree/.go" GOCACHE="$work/gocache" CGO_ENABLED=0 GO111MODULE=off PATH="$LK_GO:$PATH"
         export GOFLAGS="" KUBE_GIT_VERSION="v$LK_K8S_VERSION" KUBE_GIT_TREE_STATE=clean
-        make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubelet cmd/kube-proxy cmd/kubectl"
-    ) >"$LK_LOGS/build-k8s.log" 2>&1 || die "Kubernetes build failed, see $LK_LOGS/build-k8s.log"
+        make gen_openapi
+        hack/make-rules/build.sh cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubelet \
+            cmd/kube-proxy cmd/kubectl
+    ) >>"$LK_LOGS/build-k8s.log" 2>&1 || die "Kubernetes build failed, see $LK_LOGS/build-k8s.log"
     local b
     for b in "${LK_K8S_BINARIES[@]}"; do install -m 0755 "$tree/_output/bin/$b" "$LK_BIN/$b"; done
-    gcc -Os -static -o "$LK_BIN/pause" "$tree/build/pause/linux/pause.c" >>"$LK_LOGS/build-k8s.log" 2>&1 \
-        || die "pause build failed, see $LK_LOGS/build-k8s.log"
+    build_pause_binary "$tree"
     rm -rf "$tree" "$work/gocache"
     report_time build-binaries $((SECONDS - start))
 }

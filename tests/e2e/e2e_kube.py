@@ -6,10 +6,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from contract import contract
 from e2e_settings import CONTEXT, KUBECONFIG
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
+
+
+# The shared names as the e2e inventory leaves them (it does not rename objects; only the namespace differs).
+NAMES = contract()
 
 
 class Cluster:
@@ -50,18 +55,18 @@ class Cluster:
         running = [pod for pod in pods if pod.status.phase == "Running" and pod.metadata.deletion_timestamp is None]
         return sorted(running, key=lambda pod: pod.metadata.creation_timestamp)
 
-    def secret_values(self, namespace: str, name: str = "mysql-credentials") -> dict[str, str]:
+    def secret_values(self, namespace: str, name: str = NAMES["secrets_name"]) -> dict[str, str]:
         data = self.core.read_namespaced_secret(name, namespace).data or {}
         return {key: base64.b64decode(value).decode() for key, value in data.items()}
 
     def api_settings(self, namespace: str) -> dict[str, str]:
         """The API container's plain environment values (MYSQL_USER, MYSQL_DATABASE, ...)."""
-        pod = self.pods_of_service(namespace, "flask-service")[0]
+        pod = self.pods_of_service(namespace, NAMES["flask_api_service_name"])[0]
         return {env.name: env.value for env in pod.spec.containers[0].env or [] if env.value is not None}
 
     def api_url(self, namespace: str) -> str:
         """http://ClusterIP:port of the API Service (ClusterIPs answer from the node of the local cluster)."""
-        service = self.core.read_namespaced_service("flask-service", namespace)
+        service = self.core.read_namespaced_service(NAMES["flask_api_service_name"], namespace)
         return f"http://{service.spec.cluster_ip}:{service.spec.ports[0].port}"
 
     def jobs(self, namespace: str) -> list[Any]:
@@ -88,7 +93,7 @@ class Cluster:
 
     def mysql(self, namespace: str, sql: str, user: str, password: str) -> tuple[int, str, str]:
         """Run SQL with the mysql client in the MySQL pod (password through MYSQL_PWD, not the command line)."""
-        pod = self.pods_of_service(namespace, "mysql")[0].metadata.name
+        pod = self.pods_of_service(namespace, NAMES["mysql_name"])[0].metadata.name
         script = 'MYSQL_PWD="$1" exec mysql --protocol=TCP -h 127.0.0.1 -u "$2" -N -B -e "$3"'
         return self.exec(namespace, pod, ["sh", "-c", script, "sh", password, user, sql])
 
@@ -97,7 +102,7 @@ class Cluster:
 
         Returns (exit code, error message); the password goes in argv of the exec, never to a log.
         """
-        pod = self.pods_of_service(namespace, "flask-service")[0].metadata.name
+        pod = self.pods_of_service(namespace, NAMES["flask_api_service_name"])[0].metadata.name
         script = ("import sys, pymysql\n"
                   "try:\n"
                   "    pymysql.connect(host=sys.argv[1], port=int(sys.argv[2]), user=sys.argv[3],"

@@ -12,7 +12,7 @@ import secrets
 
 from e2e_ansible import run_playbook, vault_values
 from e2e_api import call, create_user, ready
-from e2e_kube import Cluster, wait_until
+from e2e_kube import NAMES, Cluster, wait_until
 
 
 def unique_email(tag: str) -> str:
@@ -36,12 +36,12 @@ def test_rerun_changes_nothing_creates_no_job_and_prints_no_secret(cluster: Clus
 def test_mysql_pod_deletion_loses_no_committed_row(cluster: Cluster, deployment) -> None:
     ns, url = deployment.namespace, deployment.url
     user = create_user(url, "Grace", unique_email("grace"))
-    old_pod = cluster.pods_of_service(ns, "mysql")[0]
+    old_pod = cluster.pods_of_service(ns, NAMES["mysql_name"])[0]
 
     cluster.core.delete_namespaced_pod(old_pod.metadata.name, ns)
 
     def new_mysql_pod_ready():
-        pods = [pod for pod in cluster.pods_of_service(ns, "mysql") if pod.metadata.uid != old_pod.metadata.uid]
+        pods = [pod for pod in cluster.pods_of_service(ns, NAMES["mysql_name"]) if pod.metadata.uid != old_pod.metadata.uid]
         return any(condition.type == "Ready" and condition.status == "True"
                    for pod in pods for condition in pod.status.conditions or [])
 
@@ -68,21 +68,21 @@ def test_teardown_then_site_finds_old_data_and_old_passwords(cluster: Cluster, d
     assert (status, body["email"] if status == 200 else body) == (200, user["email"]), "the old row is gone"
     settings = cluster.api_settings(ns)
     code, out, err = cluster.mysql(ns, f"SELECT COUNT(*) FROM `{settings['MYSQL_DATABASE']}`.users", "root",
-                                   passwords_before["mysql-root-password"])
+                                   passwords_before[NAMES["secrets_root_password_key"]])
     assert code == 0 and int(out.strip()) >= 1, f"the old root password no longer opens the data: {err.strip()}"
 
 
 def test_changed_app_password_rolls_api_pods_and_they_work(cluster: Cluster, deployment) -> None:
     ns = deployment.namespace
-    old_password = cluster.secret_values(ns)["mysql-password"]
-    old_pods = {pod.metadata.name for pod in cluster.pods_of_service(ns, "flask-service")}
+    old_password = cluster.secret_values(ns)[NAMES["secrets_app_password_key"]]
+    old_pods = {pod.metadata.name for pod in cluster.pods_of_service(ns, NAMES["flask_api_service_name"])}
     new_password = "rotated-" + secrets.token_urlsafe(18)
 
     run = run_playbook("site.yml", ns, "-e", json.dumps({"vault_mysql_app_password": new_password}))
 
     assert run.changed > 0
-    assert cluster.secret_values(ns)["mysql-password"] == new_password, "the Secret kept the old password"
-    new_pods = {pod.metadata.name for pod in cluster.pods_of_service(ns, "flask-service")}
+    assert cluster.secret_values(ns)[NAMES["secrets_app_password_key"]] == new_password, "the Secret kept the old password"
+    new_pods = {pod.metadata.name for pod in cluster.pods_of_service(ns, NAMES["flask_api_service_name"])}
     assert new_pods and not new_pods & old_pods, f"API pods not rolled: {sorted(new_pods & old_pods)} remain"
     url = cluster.api_url(ns)
     user = create_user(url, "Barbara", unique_email("barbara"))

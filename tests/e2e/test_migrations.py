@@ -11,7 +11,7 @@ from pathlib import Path
 
 from e2e_ansible import run_playbook
 from e2e_api import call, ready
-from e2e_kube import Cluster
+from e2e_kube import NAMES, Cluster
 from e2e_settings import REPO
 
 
@@ -35,7 +35,7 @@ def test_failing_migration_fails_job_and_play_with_its_log(cluster: Cluster, dep
     ns = deployment.namespace
     sources = sources_with_migration(tmp_path, "0002_broken.sql", "ALTER TABLE no_such_table ADD COLUMN x INT;\n")
     jobs_before = job_conditions(cluster, ns)
-    pods_before = {pod.metadata.name for pod in cluster.pods_of_service(ns, "flask-service")}
+    pods_before = {pod.metadata.name for pod in cluster.pods_of_service(ns, NAMES["flask_api_service_name"])}
 
     run = run_playbook("site.yml", ns, "-e", f"flask_api_source_dir={sources}", expect_success=False)
 
@@ -46,7 +46,7 @@ def test_failing_migration_fails_job_and_play_with_its_log(cluster: Cluster, dep
     assert [states for states in new_jobs.values()] == [{"Failed"}], f"expected one failed Job, found {new_jobs}"
     url = cluster.api_url(ns)
     assert ready(url), "the API stopped serving after a failed migration"
-    assert {pod.metadata.name for pod in cluster.pods_of_service(ns, "flask-service")} == pods_before, \
+    assert {pod.metadata.name for pod in cluster.pods_of_service(ns, NAMES["flask_api_service_name"])} == pods_before, \
         "the API rolled to the image whose migration failed"
 
 
@@ -62,7 +62,7 @@ def test_changed_migration_runs_new_job_and_unchanged_runs_none(cluster: Cluster
     assert [states for states in new_jobs.values()] == [{"Complete"}], f"expected one complete Job, found {new_jobs}"
     settings = cluster.api_settings(ns)
     code, out, err = cluster.mysql(ns, f"SHOW COLUMNS FROM `{settings['MYSQL_DATABASE']}`.users LIKE 'nickname'",
-                                   "root", cluster.secret_values(ns)["mysql-root-password"])
+                                   "root", cluster.secret_values(ns)[NAMES["secrets_root_password_key"]])
     assert code == 0 and out.startswith("nickname"), f"the new column is missing: {out!r} {err.strip()}"
     assert call(cluster.api_url(ns), "GET", "/readyz")[0] == 200
 

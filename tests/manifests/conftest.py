@@ -1,7 +1,15 @@
-"""Renders the manifests once per variable set; every test in this tier reads them (no cluster needed)."""
+"""Renders the manifests once per variable set, side by side; every test in this tier reads them (no cluster).
+
+A variable set is an inventory as shipped, or one optional feature switched on over inventory/minikube.
+To cover a new optional feature (a PDB, an HPA, a backup CronJob, ...), add one entry to FEATURES: strict
+schema validation for every Kubernetes minor (test_schema.py), Kubernetes' name and label rules and the policy
+(test_policy.py) then run on it too.
+"""
 from __future__ import annotations
 
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -10,14 +18,27 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from render_helpers import Render, render, strong_password  # noqa: E402
 
-# name -> (inventory, extra variables besides the passwords). "production" is the production-like set.
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+# Each inventory as shipped; "production" is the production-like set.
+INVENTORIES = {
+    "minikube": "inventory/minikube",
+    "local": "inventory/local",
+    "production": "inventory/production.example",
+}
+# Optional features, each switched on alone over inventory/minikube: name -> extra variables.
+FEATURES = {
+    "hostpath": {"mysql_hostpath_pv": True},
+    "renamed-api": {"flask_api_name": "orders-api"},
+    "digest-pinned-images": {"flask_api_build_image": False, "flask_api_image_builder": "none",
+                             "flask_api_image": f"registry.example.com:5000/team/flask-api@{DIGEST}",
+                             "mysql_image": f"mysql:8.4.3@{DIGEST}"},
+    "fixed-node-port": {"flask_api_service_type": "NodePort", "flask_api_node_port": 30080},
+    "no-network-policy": {"mysql_network_policy": False},
+}
+# name -> (inventory, extra variables besides the passwords)
 VARIABLE_SETS = {
-    "minikube": ("inventory/minikube", {}),
-    "minikube-hostpath": ("inventory/minikube", {"mysql_hostpath_pv": True}),
-    "local": ("inventory/local", {}),
-    "production": ("inventory/production.example", {}),
-    # The scheduled backup (roles/backup): claim, scripts ConfigMap and CronJob, rendered for kube_version 1.29.
-    "minikube-backup-schedule": ("inventory/minikube", {"backup_schedule": "17 3 * * *"}),
+    **{name: (inventory, {}) for name, inventory in INVENTORIES.items()},
+    **{f"minikube+{feature}": (INVENTORIES["minikube"], extra) for feature, extra in FEATURES.items()},
 }
 
 
@@ -29,12 +50,17 @@ def passwords() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory, passwords) -> dict[str, Render]:
-    results = {}
-    for name, (inventory, extra) in VARIABLE_SETS.items():
-        result = render(tmp_path_factory.mktemp("render") / name, inventory, {**passwords, **extra})
+    base = tmp_path_factory.mktemp("render")
+
+    def one(name: str) -> Render:
+        inventory, extra = VARIABLE_SETS[name]
+        return render(base / name, inventory, {**passwords, **extra})
+
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        results = dict(zip(VARIABLE_SETS, pool.map(one, VARIABLE_SETS)))
+    for name, result in results.items():
         assert result.returncode == 0, f"render.yml failed for {name}:\n{result.output[-3000:]}"
         assert result.objects, f"render.yml wrote nothing for {name}"
-        results[name] = result
     return results
 
 

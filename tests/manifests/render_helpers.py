@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from contract import contract
 
 REPO = Path(__file__).resolve().parents[2]
 RENDER_TIMEOUT = 300
@@ -35,11 +36,13 @@ def strong_password() -> str:
 
 @dataclass
 class Render:
-    """One run of render.yml: its exit status, output and the objects it wrote (file name -> object)."""
+    """One run of render.yml: its exit status, output, the objects it wrote (file name -> object) and the shared
+    names (tests/contract.py) as that run's variables make them."""
 
     returncode: int
     output: str
     directory: Path
+    names: dict = field(default_factory=dict)
     objects: dict[str, dict] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
 
@@ -63,7 +66,8 @@ def render(directory: Path, inventory: str, extra_vars: dict) -> Render:
         [tool("ansible-playbook"), "playbooks/render.yml", "-i", inventory, "-e", f"@{vars_file}"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=False,
     )
-    result = Render(run.returncode, run.stdout + run.stderr, directory)
+    inventory_vars = yaml.safe_load((REPO / inventory / "group_vars" / "all" / "main.yml").read_text()) or {}
+    result = Render(run.returncode, run.stdout + run.stderr, directory, contract(**{**inventory_vars, **extra_vars}))
     for path in sorted(directory.glob("*.yaml")):
         text = path.read_text()
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]

@@ -5,15 +5,14 @@ import base64
 import hashlib
 import re
 
-WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job", "CronJob"}
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
 MAX_NAME = 63
 
 
 def pod_specs(render):
     for name, obj in render.objects.items():
         if obj["kind"] in WORKLOAD_KINDS:
-            workload = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
-            yield name, obj, workload["template"]["spec"]
+            yield name, obj, obj["spec"]["template"]["spec"]
 
 
 def containers(render):
@@ -29,7 +28,7 @@ def mysql_native_hash(password: str) -> str:
 
 def test_long_running_containers_have_all_three_probes(each_render) -> None:
     for name, obj, _, container in containers(each_render):
-        if obj["kind"] in {"Job", "CronJob"}:
+        if obj["kind"] == "Job":
             continue  # a Job's container runs to completion; probes would not change its outcome
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             assert probe in container, f"{name}: container {container['name']} has no {probe}"
@@ -61,7 +60,7 @@ def test_every_pod_runs_non_root_with_a_restricted_security_context(each_render)
 
 def test_api_containers_have_a_read_only_root_and_a_writable_tmp(each_render) -> None:
     for name, obj, spec, container in containers(each_render):
-        if obj["metadata"]["labels"].get("app.kubernetes.io/name") != "flask-api":
+        if obj["metadata"]["labels"].get("app.kubernetes.io/name") != each_render.names["flask_api_name"]:
             continue
         assert container["securityContext"].get("readOnlyRootFilesystem") is True, f"{name}: writable root"
         tmp_mounts = [mount["name"] for mount in container.get("volumeMounts", []) if mount["mountPath"] == "/tmp"]
@@ -79,11 +78,15 @@ def test_images_are_pinned(each_render) -> None:
         assert container.get("imagePullPolicy") in {"IfNotPresent", "Never", "Always"}, f"{name}: no pull policy"
 
 
+def api_deployment(render) -> dict:
+    return render.one("Deployment", render.names["flask_api_name"])
+
+
 def test_the_api_image_tag_is_a_content_hash_or_given(rendered) -> None:
     for variable_set in ("minikube", "local"):
-        image = rendered[variable_set].one("Deployment", "flask-api")["spec"]["template"]["spec"]["containers"][0]["image"]
+        image = api_deployment(rendered[variable_set])["spec"]["template"]["spec"]["containers"][0]["image"]
         assert re.fullmatch(r"(localhost/)?flask-api:[0-9a-f]{12}", image), f"{variable_set}: {image}"
-    production = rendered["production"].one("Deployment", "flask-api")
+    production = api_deployment(rendered["production"])
     assert production["spec"]["template"]["spec"]["containers"][0]["image"] == \
         "registry.example.com/flask-users/flask-api:1.0.0"
 
@@ -111,17 +114,18 @@ def test_password_variables_come_from_the_secret(each_render) -> None:
 
 
 def test_the_secret_holds_both_passwords_as_base64_data(each_render, passwords) -> None:
-    secret = each_render.one("Secret", "mysql-credentials")
+    names = each_render.names
+    secret = each_render.one("Secret", names["secrets_name"])
     assert "stringData" not in secret, "stringData makes every re-run report a change"
     decoded = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
     assert decoded == {
-        "mysql-root-password": passwords["vault_mysql_root_password"],
-        "mysql-password": passwords["vault_mysql_app_password"],
+        names["secrets_root_password_key"]: passwords["vault_mysql_root_password"],
+        names["secrets_app_password_key"]: passwords["vault_mysql_app_password"],
     }
 
 
 def test_mysql_is_not_exposed_outside_the_cluster(each_render) -> None:
-    service = each_render.one("Service", "mysql")
+    service = each_render.one("Service", each_render.names["mysql_name"])
     assert service["spec"]["type"] == "ClusterIP"
     assert all("nodePort" not in port for port in service["spec"]["ports"])
     assert not service["spec"].get("externalIPs")
@@ -133,37 +137,62 @@ def test_mysql_is_not_exposed_outside_the_cluster(each_render) -> None:
         assert all("hostPort" not in port for port in container.get("ports", [])), f"{name}: hostPort"
 
 
-def test_only_the_api_schema_job_and_backup_jobs_may_reach_mysql(each_render) -> None:
-    policy = each_render.one("NetworkPolicy", "mysql-clients")
-    statefulset = each_render.one("StatefulSet", "mysql")
-    pod_labels = statefulset["spec"]["template"]["metadata"]["labels"]
+def pod_templates(render) -> dict[tuple[str, str], dict]:
+    """(kind, name) -> pod labels of every workload that makes pods, CronJobs included."""
+    templates = {}
+    for obj in render.objects.values():
+        spec = obj.get("spec", {})
+        template = spec.get("jobTemplate", {}).get("spec", spec).get("template")
+        if template is not None:
+            templates[(obj["kind"], obj["metadata"]["name"])] = template["metadata"].get("labels", {})
+    return templates
+
+
+def admitted_by(policy: dict, render) -> set[tuple[str, str]]:
+    """The workloads whose pods some ingress peer of the policy selects (by matchLabels)."""
+    peers = [peer["podSelector"]["matchLabels"] for rule in policy["spec"]["ingress"] for peer in rule["from"]]
+    assert all(peer for peer in peers), "an empty podSelector admits every pod of the namespace"
+    return {workload for workload, labels in pod_templates(render).items()
+            if any(peer.items() <= labels.items() for peer in peers)}
+
+
+def test_the_mysql_policy_admits_exactly_the_api_and_the_schema_job(each_render) -> None:
+    names = each_render.names
+    if not each_render.of_kind("NetworkPolicy"):
+        assert each_render.names.get("mysql_network_policy", True) is False, "the MySQL NetworkPolicy is missing"
+        return
+    policy = each_render.one("NetworkPolicy", names["mysql_network_policy_name"])
+    statefulset = each_render.one("StatefulSet", names["mysql_name"])
     assert policy["spec"]["policyTypes"] == ["Ingress"]
-    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
-    allowed = [peer["podSelector"]["matchLabels"] for rule in policy["spec"]["ingress"] for peer in rule["from"]]
-    backup = {"app.kubernetes.io/name": "mysql-backup", "app.kubernetes.io/part-of": "flaskapi"}
-    assert allowed == [{"app.kubernetes.io/name": "flask-api"}, backup]
-    for cron_job in each_render.of_kind("CronJob"):
-        labels = cron_job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
-        assert backup.items() <= labels.items(), "the backup Jobs could not reach MySQL"
-    clients = [obj for obj in each_render.objects.values()
-               if obj["kind"] in {"Deployment", "Job"}]
-    assert clients, "no API Deployment or schema Job rendered"
-    for client in clients:
-        labels = client["spec"]["template"]["metadata"]["labels"]
-        assert allowed[0].items() <= labels.items(), f"{client['metadata']['name']} could not reach MySQL"
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= \
+        statefulset["spec"]["template"]["metadata"]["labels"].items()
+    job = each_render.of_kind("Job")[0]["metadata"]["name"]
+    assert admitted_by(policy, each_render) == {("Deployment", names["flask_api_name"]), ("Job", job)}
+
+
+def test_a_renamed_api_can_still_reach_mysql(rendered) -> None:
+    """Renaming the API (flask_api_name) renames its pods' labels, and the policy follows them."""
+    render = rendered["minikube+renamed-api"]
+    assert render.names["flask_api_name"] == "orders-api"
+    policy = render.one("NetworkPolicy", render.names["mysql_network_policy_name"])
+    job = render.one("Job", render.of_kind("Job")[0]["metadata"]["name"])
+    assert job["metadata"]["name"].startswith("orders-api-schema-")
+    assert admitted_by(policy, render) == {("Deployment", "orders-api"), ("Job", job["metadata"]["name"])}
 
 
 def test_services_keep_the_tutorials_names_and_the_api_service_type_per_inventory(rendered) -> None:
-    expected_types = {"minikube": "LoadBalancer", "minikube-hostpath": "LoadBalancer", "local": "NodePort",
-                      "production": "ClusterIP"}
+    expected_types = {"minikube": "LoadBalancer", "local": "NodePort", "production": "ClusterIP",
+                      "minikube+fixed-node-port": "NodePort"}
     for variable_set, service_type in expected_types.items():
-        service = rendered[variable_set].one("Service", "flask-service")
+        service = rendered[variable_set].one("Service", rendered[variable_set].names["flask_api_service_name"])
         assert service["spec"]["type"] == service_type
         assert service["spec"]["ports"][0]["targetPort"] == "http"
+    fixed = rendered["minikube+fixed-node-port"]
+    assert fixed.one("Service", fixed.names["flask_api_service_name"])["spec"]["ports"][0]["nodePort"] == 30080
 
 
 def test_the_rolling_update_never_drops_below_the_desired_count(each_render) -> None:
-    deployment = each_render.one("Deployment", "flask-api")
+    deployment = api_deployment(each_render)
     assert deployment["spec"]["replicas"] == 3
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     probes = deployment["spec"]["template"]["spec"]["containers"][0]
@@ -174,7 +203,7 @@ def test_the_rolling_update_never_drops_below_the_desired_count(each_render) -> 
 
 
 def test_mysql_probes_cannot_pass_during_first_boot_initialisation(each_render) -> None:
-    container = each_render.one("StatefulSet", "mysql")["spec"]["template"]["spec"]["containers"][0]
+    container = each_render.one("StatefulSet", each_render.names["mysql_name"])["spec"]["template"]["spec"]["containers"][0]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         command = " ".join(container[probe]["exec"]["command"])
         assert "-h 127.0.0.1" in command, f"{probe} does not go through TCP (the init server has networking off)"
@@ -182,30 +211,35 @@ def test_mysql_probes_cannot_pass_during_first_boot_initialisation(each_render) 
 
 
 def test_the_schema_job_runs_migrate_as_admin_and_cleans_up(each_render) -> None:
+    names = each_render.names
     jobs = each_render.of_kind("Job")
     assert len(jobs) == 1
     job = jobs[0]
-    assert re.fullmatch(r"flask-api-schema-[0-9a-f]{10}", job["metadata"]["name"])
+    assert re.fullmatch(rf"{names['flask_api_name']}-schema-[0-9a-f]{{10}}", job["metadata"]["name"])
     assert job["spec"]["ttlSecondsAfterFinished"] > 0
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == ["python", "-m", "app.migrate"]
     env = {item["name"]: item for item in container["env"]}
     assert env["MYSQL_ADMIN_USER"]["value"] == "root"
     assert env["MYSQL_USER"]["value"] != "root", "the app must not use root"
-    assert env["MYSQL_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "mysql-root-password"
-    assert env["MYSQL_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "mysql-password"
+    assert env["MYSQL_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": names["secrets_name"], "key": names["secrets_root_password_key"]}
+    assert env["MYSQL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": names["secrets_name"], "key": names["secrets_app_password_key"]}
     deployment_env = {item["name"]: item for item in
-                      each_render.one("Deployment", "flask-api")["spec"]["template"]["spec"]["containers"][0]["env"]}
+                      api_deployment(each_render)["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert deployment_env["MYSQL_USER"]["value"] != "root"
     assert "MYSQL_ADMIN_PASSWORD" not in deployment_env, "the API must not hold the admin password"
 
 
 def test_hostpath_volume_is_optional_and_bound_to_the_mysql_claim(rendered) -> None:
     assert not rendered["minikube"].of_kind("PersistentVolume")
-    volume = rendered["minikube-hostpath"].one("PersistentVolume", "flaskapi-mysql-data")
-    assert volume["spec"]["claimRef"] == {"namespace": "flaskapi", "name": "data-mysql-0"}
+    render = rendered["minikube+hostpath"]
+    names = render.names
+    volume = render.one("PersistentVolume", names["mysql_hostpath_pv_name"])
+    assert volume["spec"]["claimRef"] == {"namespace": names["app_namespace"], "name": names["mysql_claim_name"]}
     assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
-    claim = rendered["minikube-hostpath"].one("StatefulSet", "mysql")["spec"]["volumeClaimTemplates"][0]
+    claim = render.one("StatefulSet", names["mysql_name"])["spec"]["volumeClaimTemplates"][0]
     assert claim["spec"]["storageClassName"] == volume["spec"]["storageClassName"]
 
 
@@ -213,9 +247,9 @@ def test_every_object_is_labelled_named_and_namespaced(each_render) -> None:
     for name, obj in each_render.objects.items():
         labels = obj["metadata"].get("labels", {})
         assert labels.get("app.kubernetes.io/managed-by") == "ansible", f"{name}: no managed-by label"
-        assert labels.get("app.kubernetes.io/part-of") == "flaskapi", f"{name}: no part-of label"
+        assert labels.get("app.kubernetes.io/part-of") == each_render.names["app_part_of"], f"{name}: no part-of label"
         assert "app.kubernetes.io/name" in labels, f"{name}: no name label"
         assert len(obj["metadata"]["name"]) <= MAX_NAME, f"{name}: name longer than {MAX_NAME}"
         if obj["kind"] not in {"Namespace", "PersistentVolume"}:
-            assert obj["metadata"]["namespace"] == "flaskapi", f"{name}: not in the app namespace"
+            assert obj["metadata"]["namespace"] == each_render.names["app_namespace"], f"{name}: not in the app namespace"
         assert name.endswith(f"-{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"), f"{name}: unexpected file name"

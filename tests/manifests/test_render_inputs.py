@@ -6,9 +6,12 @@ import base64
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from contract import contract
+from conftest import VARIABLE_SETS
 from render_helpers import REPO, render, strong_password, tool
 
 BAD_INPUTS = {
@@ -20,15 +23,40 @@ BAD_INPUTS = {
     "replicas not a number": ({"flask_api_replicas": "three"}, "flask_api_replicas"),
     "unknown image builder": ({"flask_api_image_builder": "docker"}, "flask_api_image_builder"),
     "unknown service type": ({"flask_api_service_type": "Ingress"}, "flask_api_service_type"),
+    "negative replica count": ({"flask_api_replicas": -1}, "flask_api_replicas"),
+    "storage size not a quantity": ({"mysql_storage_size": "1 GB"}, "mysql_storage_size"),
+    "nodePort out of range": ({"flask_api_service_type": "NodePort", "flask_api_node_port": 8080}, "flask_api_node_port"),
+    "empty MySQL image": ({"mysql_image": ""}, "mysql_image"),
+    "API image not pinned": ({"flask_api_image": "registry.example.com:5000/team/flask-api"}, "flask_api_image"),
+    "request above limit": ({"flask_api_resources": {"requests": {"cpu": "2", "memory": "128Mi"},
+                                                     "limits": {"cpu": "1", "memory": "256Mi"}}}, "flask_api_resources"),
+    "API name too long": ({"flask_api_name": "a" * 64}, "flask_api_name"),
+    "schema Job name too long": ({"flask_api_schema_job_prefix": "s" * 55}, "flask_api_schema_job_prefix"),
+    "API named like MySQL": ({"flask_api_name": contract()["mysql_name"]}, "flask_api_name"),
 }
 
 
-@pytest.mark.parametrize("extra, variable", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
-def test_bad_input_fails_before_anything_is_written(tmp_path, passwords, extra, variable) -> None:
-    result = render(tmp_path / "out", "inventory/minikube", {**passwords, **extra})
+@pytest.fixture(scope="module")
+def bad_input_renders(tmp_path_factory, passwords) -> dict:
+    """One render per bad input, side by side (each fails within seconds, before anything is written)."""
+    base = tmp_path_factory.mktemp("bad-inputs")
+
+    def one(case: str):
+        extra, _ = BAD_INPUTS[case]
+        return render(base / case.replace(" ", "-"), "inventory/minikube", {**passwords, **extra})
+
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        return dict(zip(BAD_INPUTS, pool.map(one, BAD_INPUTS)))
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_fails_before_anything_is_written(bad_input_renders, case) -> None:
+    extra, variable = BAD_INPUTS[case]
+    result = bad_input_renders[case]
     assert result.returncode != 0, f"render accepted {extra}"
     assert variable in result.output, f"the failure does not name {variable}:\n{result.output[-2000:]}"
     assert not result.objects, f"files were written before the check: {sorted(result.objects)}"
+    assert "Traceback" not in result.output, "a traceback instead of a sentence"
     for value in extra.values():
         if "password" in variable:
             assert str(value) not in result.output, "the rejected password was printed"
@@ -47,7 +75,7 @@ def test_missing_passwords_are_generated_strong_where_allowed(tmp_path) -> None:
     result = render(tmp_path / "out", "inventory/minikube",
                     {"vault_mysql_root_password": "", "vault_mysql_app_password": ""})
     assert result.returncode == 0, result.output[-2000:]
-    data = result.one("Secret", "mysql-credentials")["data"]
+    data = result.one("Secret", result.names["secrets_name"])["data"]
     values = [base64.b64decode(value).decode() for value in data.values()]
     assert len(values) == 2 and len(set(values)) == 2
     assert all(len(value) == 32 and value.isalnum() for value in values)
@@ -72,8 +100,19 @@ def baseline(tmp_path_factory, frozen_source, passwords):
     return result
 
 
+def api_deployment(result) -> dict:
+    return result.one("Deployment", result.names["flask_api_name"])
+
+
 def api_image(result) -> str:
-    return result.one("Deployment", "flask-api")["spec"]["template"]["spec"]["containers"][0]["image"]
+    return api_deployment(result)["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
+def file_of(result, kind: str, name: str) -> str:
+    """The file render.yml wrote that object to."""
+    matches = [file for file, obj in result.objects.items() if obj["kind"] == kind and obj["metadata"]["name"] == name]
+    assert len(matches) == 1, f"expected one {kind}/{name}, found {matches}"
+    return matches[0]
 
 
 def test_a_rotated_app_password_changes_only_what_it_must(tmp_path, baseline, frozen_source, passwords) -> None:
@@ -85,14 +124,14 @@ def test_a_rotated_app_password_changes_only_what_it_must(tmp_path, baseline, fr
     job_before = baseline.of_kind("Job")[0]["metadata"]["name"]
     job_after = after.of_kind("Job")[0]["metadata"]["name"]
     assert job_before != job_after, "a rotated password must run a new schema Job (ALTER USER)"
+    names = baseline.names
     assert changed == {
-        "10-secrets-secret-mysql-credentials.yaml",
-        f"30-schema-job-{job_before}.yaml",
-        "30-schema-configmap-flask-api-schema-state.yaml",
-        "40-flask-api-deployment-flask-api.yaml",
+        file_of(baseline, "Secret", names["secrets_name"]),
+        file_of(baseline, "Job", job_before),
+        file_of(baseline, "ConfigMap", baseline.of_kind("ConfigMap")[0]["metadata"]["name"]),
+        file_of(baseline, "Deployment", names["flask_api_name"]),
     }, f"unexpected changes: {sorted(changed)}"
-    annotations = [result.one("Deployment", "flask-api")["spec"]["template"]["metadata"]["annotations"]
-                   for result in (baseline, after)]
+    annotations = [api_deployment(result)["spec"]["template"]["metadata"]["annotations"] for result in (baseline, after)]
     assert annotations[0] != annotations[1], "a rotated password must roll the API pods"
     assert api_image(after) == api_image(baseline)
 
@@ -108,8 +147,8 @@ def test_changed_sources_give_a_new_image_tag_and_schema_job(tmp_path_factory, b
     assert changed.returncode == 0, changed.output[-2000:]
     assert api_image(changed) != api_image(baseline)
     assert changed.of_kind("Job")[0]["metadata"]["name"] != baseline.of_kind("Job")[0]["metadata"]["name"]
-    assert changed.texts["10-secrets-secret-mysql-credentials.yaml"] == baseline.texts[
-        "10-secrets-secret-mysql-credentials.yaml"]
+    secret = file_of(baseline, "Secret", baseline.names["secrets_name"])
+    assert changed.texts[secret] == baseline.texts[secret]
 
 
 @pytest.mark.parametrize("inventory", ["inventory/minikube", "inventory/local", "inventory/production.example"])
@@ -120,3 +159,16 @@ def test_every_playbook_passes_syntax_check(inventory) -> None:
         cwd=REPO, env={**os.environ, "ANSIBLE_NOCOLOR": "1"}, capture_output=True, text=True, timeout=120, check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_images_pinned_by_digest_render_as_given(rendered) -> None:
+    """The digest-pinned-images feature set (conftest.FEATURES): pinning by digest works, with a valid version label."""
+    result = rendered["minikube+digest-pinned-images"]
+    given = VARIABLE_SETS["minikube+digest-pinned-images"][1]
+    images = {obj["kind"]: obj["spec"]["template"]["spec"]["containers"][0]["image"]
+              for obj in result.objects.values() if obj["kind"] in {"Deployment", "Job", "StatefulSet"}}
+    assert images == {"Deployment": given["flask_api_image"], "Job": given["flask_api_image"],
+                      "StatefulSet": given["mysql_image"]}
+    deployment = api_deployment(result)
+    for labels in (deployment["metadata"]["labels"], deployment["spec"]["template"]["metadata"]["labels"]):
+        assert labels["app.kubernetes.io/version"] == given["flask_api_image"].split("@sha256:")[1][:12]

@@ -1,6 +1,6 @@
 """The tutorial's create, list, read, update and delete calls against the API, from inside the cluster.
 
-Run with the API image's python, in an API pod:  python3 -c "$(cat api_roundtrip.py)" http://flask-service:80
+Run with the API image's python, in an API pod:  python3 -c "$(cat api_roundtrip.py)" http://SERVICE:PORT
 Prints one JSON object: {"steps": [[name, HTTP status], ...], "failure": null or the first failed check}.
 Standard library only, so it runs in any image with python3.
 """

@@ -1,0 +1,1 @@
+"""Puts tests/ on the import path of every tier, for the shared names of contract.py."""

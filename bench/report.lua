@@ -1,6 +1,11 @@
 -- Shared by the wrk scripts: per-thread random seed and a one-line JSON summary at the end.
 -- thread_number is a global set in each thread's own Lua state by setup(); it is nil in the main state.
 local threads_started = 0
+-- BENCH_TOKEN set: every request carries it (the API under API_AUTH=token).
+local token = os.getenv("BENCH_TOKEN")
+if token and token ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. token
+end
 
 function setup(thread)
   threads_started = threads_started + 1

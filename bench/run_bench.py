@@ -2,15 +2,21 @@
 """Benchmark the users API under gunicorn against a throwaway MariaDB holding 10,000 users.
 
     .venv/bin/python bench/run_bench.py [--seconds 10] [--connections 16] [--workers 2] [--threads 4]
+    .venv/bin/python bench/run_bench.py --compare REF [--rounds 3]
 
 Measures, in one run: the database's own ceiling (point selects per second through one persistent
 PyMySQL connection), then wrk at 16 connections on GET /users/<id>, GET /users?limit=50 and POST /users.
 Prints req/s, p50, p99 per endpoint and the ratio of GET /users/<id> req/s to the ceiling.
+--compare REF measures what metrics and authentication cost on the hot path: in interleaved rounds it serves
+the app of git revision REF (before /metrics), this tree's app (with metrics), and this tree's app with
+API_AUTH=token (every request sends the token), each time measuring the ceiling and then GET /users/<id>.
 Needs: mariadb-server and wrk (Debian packages). A benchmark, not a test: it checks nothing itself.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
 import os
 import random
@@ -18,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -65,11 +72,82 @@ def database_ceiling(env: dict[str, str], users: int, seconds: float) -> float:
         con.close()
 
 
-def run_wrk(url: str, script: str, connections: int, seconds: int, users: int) -> dict:
-    env = {**os.environ, "BENCH_DIR": str(BENCH_DIR), "BENCH_USERS": str(users)}
+def run_wrk(url: str, script: str, connections: int, seconds: int, users: int, token: str = "") -> dict:
+    env = {**os.environ, "BENCH_DIR": str(BENCH_DIR), "BENCH_USERS": str(users), "BENCH_TOKEN": token}
     result = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s",
                              str(BENCH_DIR / script), url], env=env, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def start_gunicorn(source: Path, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    """gunicorn exactly as deployed, serving the app found in `source`; returns it once /readyz answers."""
+    port = free_port()
+    gunicorn_env = {**os.environ, **env, "PORT": str(port), "LOG_LEVEL": "INFO", "PYTHONPATH": str(source)}
+    gunicorn_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with open(log, "ab") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_conf",
+                                    "app:create_app()"], cwd=source, env=gunicorn_env, stdout=sink, stderr=sink)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(url + "/readyz", timeout=5).status_code == 200:
+                return process, url
+        except (requests.ConnectionError, requests.Timeout):
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit(f"gunicorn did not become ready (log: {log})")
+        time.sleep(0.2)
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def checkout(ref: str, into: Path) -> Path:
+    """The app of git revision `ref` (app/ only), to serve the code as it was."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", ref, "app"], capture_output=True,
+                             check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def compare(options: argparse.Namespace, server: MariaDBServer, env: dict[str, str], work: Path) -> None:
+    token = "bench-" + os.urandom(24).hex()
+    variants = [
+        (f"before metrics ({options.compare})", checkout(options.compare, work / "baseline"), {}, ""),
+        ("with metrics", REPO, {}, ""),
+        ("with metrics and auth", REPO, {"API_AUTH": "token",
+                                         "API_TOKEN_HASHES": hashlib.sha256(token.encode()).hexdigest()}, token),
+    ]
+    print(f"GET /users/<id>: wrk 2 threads, {options.connections} connections, {options.seconds} s; gunicorn "
+          f"{options.workers} workers x {options.threads} threads; {options.users:,} users; "
+          f"{options.rounds} interleaved rounds")
+    print(f"{'round':<7}{'variant':<36}{'ceiling/s':>11}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}"
+          f"{'ratio':>8}")
+    ratios: dict[str, list[float]] = {name: [] for name, *_ in variants}
+    for round_number in range(1, options.rounds + 1):
+        for name, source, extra, variant_token in variants:
+            process, url = start_gunicorn(source, {**env, **extra, "WEB_CONCURRENCY": str(options.workers),
+                                                   "GUNICORN_THREADS": str(options.threads)}, work / "gunicorn.log")
+            try:
+                metrics_status = requests.get(url + "/metrics", timeout=5).status_code
+                ceiling = database_ceiling(env, options.users, options.seconds)
+                result = run_wrk(url, "get_user.lua", options.connections, options.seconds, options.users,
+                                 variant_token)
+            finally:
+                stop_gunicorn(process)
+            ratio = result["rps"] / ceiling
+            ratios[name].append(ratio)
+            print(f"{round_number:<7}{name:<36}{ceiling:>11,.0f}{result['rps']:>9,.0f}{result['p50_ms']:>9.2f}"
+                  f"{result['p99_ms']:>9.2f}{result['non_2xx']:>9}{ratio:>8.2f}"
+                  f"{'' if metrics_status == 200 else '  (no /metrics)'}")
+    print("median ratio GET /users/<id> req/s to database ceiling:")
+    for name, values in ratios.items():
+        print(f"  {name:<36}{sorted(values)[len(values) // 2]:.2f}")
 
 
 def main() -> int:
@@ -79,6 +157,8 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--compare", metavar="REF", help="git revision before /metrics, compared with this tree")
+    parser.add_argument("--rounds", type=int, default=3)
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install wrk", file=sys.stderr)
@@ -94,6 +174,9 @@ def main() -> int:
             migrate.run(migrate.plan_from({**env, "MYSQL_ADMIN_USER": server.admin_user,
                                            "MYSQL_ADMIN_PASSWORD": server.admin_password}), out=quiet)
         seed(server, env["MYSQL_DATABASE"], options.users)
+        if options.compare:
+            compare(options, server, env, log_dir)
+            return 0
 
         port = free_port()
         gunicorn_env = {**os.environ, **env, "PORT": str(port), "WEB_CONCURRENCY": str(options.workers),

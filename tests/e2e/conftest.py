@@ -2,6 +2,8 @@
 shared deployment for the lifecycle tests that can safely take turns on it.
 
 Every namespace created here starts with "e2e-" and is deleted afterwards (E2E_KEEP=1 keeps them).
+The verify_*.py checks run on a namespace a molecule scenario converged (`verified_namespace`); there a cluster
+that does not answer fails the run instead of skipping it.
 """
 from __future__ import annotations
 
@@ -13,22 +15,24 @@ from pathlib import Path
 import pytest
 from e2e_ansible import PlaybookRun, run_playbook
 from e2e_kube import Cluster
-from e2e_settings import CONTEXT, KEEP_NAMESPACES, KUBECONFIG, NAMESPACE_PREFIX
+from e2e_settings import CONTEXT, KEEP_NAMESPACES, KUBECONFIG, NAMESPACE_PREFIX, VERIFY_NAMESPACE
 
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
-    why_not = (f"end-to-end tier skipped: no cluster answers at {KUBECONFIG} (context {CONTEXT}); start the local "
-               "one with `local-cluster/cluster up` (root on Debian) or point E2E_KUBECONFIG/E2E_CONTEXT at yours")
+    why_not = (f"no cluster answers at {KUBECONFIG} (context {CONTEXT or '(current)'}); start the local one with "
+               "`local-cluster/cluster up` (root on Debian) or point E2E_KUBECONFIG/E2E_CONTEXT at yours")
+    # Skipping is for a machine without a cluster; molecule verify has just converged one, so it must answer.
+    give_up = pytest.fail if VERIFY_NAMESPACE else pytest.skip
     if not Path(KUBECONFIG).is_file():
-        pytest.skip(why_not)
+        give_up(f"end-to-end tier skipped: {why_not}")
     try:
         found = Cluster()
     except Exception as error:  # noqa: BLE001 - unknown context, unreadable file
-        pytest.skip(f"{why_not} ({error})")
+        give_up(f"end-to-end tier skipped: {why_not} ({error})")
     if not found.answers():
         found.close()
-        pytest.skip(why_not)
+        give_up(f"end-to-end tier skipped: {why_not}")
     yield found
     found.close()
 
@@ -77,3 +81,12 @@ def deployment(cluster: Cluster) -> Iterator[Deployment]:
     finally:
         made.delete_all()
 
+
+
+@pytest.fixture(scope="session")
+def verified_namespace(cluster: Cluster) -> str:
+    """The namespace molecule converged (E2E_VERIFY_NAMESPACE, set by molecule/shared/verify.yml)."""
+    if not VERIFY_NAMESPACE:
+        pytest.skip("verify_*.py checks a namespace a molecule scenario converged: run them through molecule "
+                    "(molecule verify -s default) or set E2E_VERIFY_NAMESPACE")
+    return VERIFY_NAMESPACE

@@ -46,7 +46,11 @@ class PlaybookRun:
 
 
 def playbook_command(playbook: str, namespace: str, *extra: str) -> list[str]:
-    return [_tool("ansible-playbook"), f"playbooks/{playbook}", "-i", INVENTORY,
+    """playbook: a name in playbooks/ (site.yml), or a path from the repository root (molecule/shared/...)."""
+    path = playbook if "/" in playbook else f"playbooks/{playbook}"
+    # molecule/user-cluster/run's settings for the user's context (kube_context, image), when it set them.
+    cluster_vars = ["-e", f"@{os.environ['E2E_CLUSTER_VARS']}"] if os.environ.get("E2E_CLUSTER_VARS") else []
+    return [_tool("ansible-playbook"), path, "-i", INVENTORY, *cluster_vars,
             "-e", f"app_namespace={namespace}", *extra]
 
 

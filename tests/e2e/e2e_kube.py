@@ -2,39 +2,39 @@
 from __future__ import annotations
 
 import base64
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from contract import contract
-from e2e_settings import CONTEXT, KUBECONFIG
+from e2e_settings import (API_SERVICE, CONTEXT, CREDENTIALS_SECRET, KUBECONFIG, MYSQL_SERVICE, NAMES, REPO,
+                          ROOT_PASSWORD_KEY)
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
+sys.path.insert(0, str(REPO / "scripts"))
 
-# The shared names as the e2e inventory leaves them (it does not rename objects; only the namespace differs).
-NAMES = contract()
+from kube_probe import answers  # noqa: E402
+
+__all__ = ["NAMES", "Cluster", "is_ready", "wait_until"]
 
 
 class Cluster:
     def __init__(self) -> None:
-        api_client = config.new_client_from_config(config_file=KUBECONFIG, context=CONTEXT)
+        api_client = config.new_client_from_config(config_file=KUBECONFIG, context=CONTEXT or None)
         self.api_client = api_client
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
         self.batch = client.BatchV1Api(api_client)
+        self.networking = client.NetworkingV1Api(api_client)
         self.version = client.VersionApi(api_client)
 
     def close(self) -> None:
         self.api_client.close()
 
     def answers(self) -> bool:
-        try:
-            self.version.get_code(_request_timeout=5)
-        except Exception:  # noqa: BLE001 - any failure to reach the API server means "no cluster here"
-            return False
-        return True
+        return answers(self.api_client)
 
     # --- reading objects ---------------------------------------------------------------------------
 
@@ -55,18 +55,18 @@ class Cluster:
         running = [pod for pod in pods if pod.status.phase == "Running" and pod.metadata.deletion_timestamp is None]
         return sorted(running, key=lambda pod: pod.metadata.creation_timestamp)
 
-    def secret_values(self, namespace: str, name: str = NAMES["secrets_name"]) -> dict[str, str]:
+    def secret_values(self, namespace: str, name: str = CREDENTIALS_SECRET) -> dict[str, str]:
         data = self.core.read_namespaced_secret(name, namespace).data or {}
         return {key: base64.b64decode(value).decode() for key, value in data.items()}
 
     def api_settings(self, namespace: str) -> dict[str, str]:
         """The API container's plain environment values (MYSQL_USER, MYSQL_DATABASE, ...)."""
-        pod = self.pods_of_service(namespace, NAMES["flask_api_service_name"])[0]
+        pod = self.pods_of_service(namespace, API_SERVICE)[0]
         return {env.name: env.value for env in pod.spec.containers[0].env or [] if env.value is not None}
 
     def api_url(self, namespace: str) -> str:
         """http://ClusterIP:port of the API Service (ClusterIPs answer from the node of the local cluster)."""
-        service = self.core.read_namespaced_service(NAMES["flask_api_service_name"], namespace)
+        service = self.core.read_namespaced_service(API_SERVICE, namespace)
         return f"http://{service.spec.cluster_ip}:{service.spec.ports[0].port}"
 
     def jobs(self, namespace: str) -> list[Any]:
@@ -93,16 +93,23 @@ class Cluster:
 
     def mysql(self, namespace: str, sql: str, user: str, password: str) -> tuple[int, str, str]:
         """Run SQL with the mysql client in the MySQL pod (password through MYSQL_PWD, not the command line)."""
-        pod = self.pods_of_service(namespace, NAMES["mysql_name"])[0].metadata.name
+        pod = self.pods_of_service(namespace, MYSQL_SERVICE)[0].metadata.name
         script = 'MYSQL_PWD="$1" exec mysql --protocol=TCP -h 127.0.0.1 -u "$2" -N -B -e "$3"'
         return self.exec(namespace, pod, ["sh", "-c", script, "sh", password, user, sql])
+
+    def root_sql(self, namespace: str, sql: str) -> str:
+        """Run SQL as root (password from the credentials Secret) in the MySQL pod; fail with mysql's error."""
+        code, out, err = self.mysql(namespace, sql, "root", self.secret_values(namespace)[ROOT_PASSWORD_KEY])
+        if code != 0:
+            raise AssertionError(f"mysql failed in {namespace} (exit {code}): {err.strip()}")
+        return out
 
     def app_login(self, namespace: str, settings: dict[str, str], password: str) -> tuple[int, str]:
         """Log in as the API's database user from an API pod, over the network to the mysql Service.
 
         Returns (exit code, error message); the password goes in argv of the exec, never to a log.
         """
-        pod = self.pods_of_service(namespace, NAMES["flask_api_service_name"])[0].metadata.name
+        pod = self.pods_of_service(namespace, API_SERVICE)[0].metadata.name
         script = ("import sys, pymysql\n"
                   "try:\n"
                   "    pymysql.connect(host=sys.argv[1], port=int(sys.argv[2]), user=sys.argv[3],"
@@ -126,6 +133,11 @@ class Cluster:
             claim = volume.spec.claim_ref
             if claim is not None and claim.namespace == namespace:
                 self.core.delete_persistent_volume(volume.metadata.name)
+
+
+def is_ready(pod: Any) -> bool:
+    """The pod's Ready condition is True."""
+    return any(condition.type == "Ready" and condition.status == "True" for condition in pod.status.conditions or [])
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 2) -> Any:

@@ -1,0 +1,90 @@
+"""HTTP client for the users API, standard library only, so it runs in any image with python3.
+
+The flask_api role's in-cluster smoke test runs it as a script in an API pod, and the end-to-end tests import it
+(tests/e2e/e2e_api.py). As a script:
+
+    python3 -c "$(cat api_client.py)" http://flask-service.flaskapi.svc.cluster.local:5000
+
+it makes the tutorial's calls (ready, create, list, read, update and delete a user, then read it again), leaves
+no row behind, prints one JSON line {"base": ..., "steps": [[call, HTTP status], ...], "failure": null or the
+first failed check} and exits 1 on a failure.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+def call(base_url: str, method: str, path: str, body: Any = None, timeout: float = 10) -> tuple[int, Any]:
+    """Return (HTTP status, decoded JSON body or None); connection errors come back as status 0."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base_url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            return response.status, (json.loads(raw) if raw else None)
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        try:
+            return error.code, (json.loads(raw) if raw else None)
+        except ValueError:
+            return error.code, raw.decode(errors="replace")
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0, None
+
+
+def create_user(base_url: str, name: str, email: str) -> dict[str, Any]:
+    status, body = call(base_url, "POST", "/users", {"name": name, "email": email, "password": "pw-" + name})
+    if status != 201:
+        raise AssertionError(f"POST /users answered {status}: {body}")
+    return body
+
+
+def ready(base_url: str) -> bool:
+    return call(base_url, "GET", "/readyz", timeout=5)[0] == 200
+
+
+def roundtrip(base_url: str, steps: list[list[Any]]) -> None:
+    """The tutorial's calls, each checked; appends [call, status] to steps, raises AssertionError on the first miss."""
+    def check(name: str, status: int, expected: int, body_ok: bool = True) -> None:
+        steps.append([name, status])
+        if status != expected or not body_ok:
+            raise AssertionError(f"{name}: HTTP {status}, expected {expected}"
+                                 + ("" if body_ok else " with the expected body"))
+
+    email = f"roundtrip-{time.time_ns()}@example.com"
+    check("GET /readyz", call(base_url, "GET", "/readyz")[0], 200)
+    status, created = call(base_url, "POST", "/users", {"name": "Ada", "email": email, "password": "pw-for-ada"})
+    check("POST /users", status, 201,
+          isinstance(created, dict) and created.get("email") == email and "password" not in created)
+    user_id = created["id"]
+    status, listed = call(base_url, "GET", "/users?limit=1000")
+    check("GET /users", status, 200, isinstance(listed, list) and any(user.get("id") == user_id for user in listed))
+    status, read = call(base_url, "GET", f"/users/{user_id}")
+    check("GET /users/<id>", status, 200, isinstance(read, dict) and read.get("email") == email)
+    status, updated = call(base_url, "PUT", f"/users/{user_id}",
+                           {"name": "Ada Lovelace", "email": email, "password": "pw-for-ada-2"})
+    check("PUT /users/<id>", status, 200, isinstance(updated, dict) and updated.get("name") == "Ada Lovelace")
+    check("DELETE /users/<id>", call(base_url, "DELETE", f"/users/{user_id}")[0], 204)
+    check("GET /users/<id> after delete", call(base_url, "GET", f"/users/{user_id}")[0], 404)
+
+
+def main(argv: list[str]) -> int:
+    base_url = argv[1].rstrip("/")
+    steps: list[list[Any]] = []
+    failure = None
+    try:
+        roundtrip(base_url, steps)
+    except (AssertionError, KeyError, TypeError) as error:
+        failure = str(error)
+    print(json.dumps({"base": base_url, "steps": steps, "failure": failure}))
+    return 1 if failure else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

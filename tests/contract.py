@@ -15,7 +15,11 @@ from typing import Any
 
 import yaml
 from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
+
+# Lookups in inventory variables (lookup('ansible.builtin.env', ...)) need the plugin loader, as in a play.
+init_plugin_loader()
 
 COMMON = Path(__file__).resolve().parents[1] / "roles" / "common"
 # Defaults that only make sense inside a play (they name the playbook's directory); not shared names.

@@ -8,6 +8,7 @@ schema validation for every Kubernetes minor (test_schema.py), Kubernetes' name 
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +20,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from render_helpers import Render, render, strong_password  # noqa: E402
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
+# The API token of the token-auth set: only its SHA-256 hash may appear in the rendered manifests.
+API_TOKEN = secrets.token_urlsafe(32)
+# What production.example's vault holds besides the passwords: API tokens and the external MySQL server's CA.
+PRODUCTION_VAULT = {"vault_flask_api_tokens": [API_TOKEN],
+                    "vault_mysql_external_ca": (Path(__file__).parent / "example-ca.pem").read_text()}
 # Each inventory as shipped; "production" is the production-like set.
 INVENTORIES = {
     "minikube": "inventory/minikube",
@@ -34,12 +40,22 @@ FEATURES = {
                              "mysql_image": f"mysql:8.4.3@{DIGEST}"},
     "fixed-node-port": {"flask_api_service_type": "NodePort", "flask_api_node_port": 30080},
     "no-network-policy": {"mysql_network_policy": False},
+    "token-auth": {"flask_api_auth": "token", "vault_flask_api_tokens": [API_TOKEN]},
+    "autoscaling": {"flask_api_autoscaling": True},
+    # As on the local cluster (Kubernetes 1.20): the HorizontalPodAutoscaler is autoscaling/v2beta2.
+    "autoscaling-v2beta2": {"flask_api_autoscaling": True, "kube_version": "1.20"},
 }
+# The Kubernetes minors each feature's manifests are validated against, when not every one from 1.29 to 1.37:
+# those that serve its API versions (kubernetes-validate's schemas start at 1.25; v2beta2 was removed in 1.26).
+FEATURE_VERSIONS = {"autoscaling-v2beta2": ("1.25", "1.25")}
 # name -> (inventory, extra variables besides the passwords)
 VARIABLE_SETS = {
-    **{name: (inventory, {}) for name, inventory in INVENTORIES.items()},
+    **{name: (inventory, PRODUCTION_VAULT if name == "production" else {}) for name, inventory in INVENTORIES.items()},
     **{f"minikube+{feature}": (INVENTORIES["minikube"], extra) for feature, extra in FEATURES.items()},
 }
+# name -> (first, last) Kubernetes minor its manifests must validate against
+VALIDATED_VERSIONS = {name: ("1.29", "1.37") for name in VARIABLE_SETS} | {
+    f"minikube+{feature}": versions for feature, versions in FEATURE_VERSIONS.items()}
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import re
 
+from conftest import API_TOKEN, PRODUCTION_VAULT
 from render_helpers import render as render_manifests
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
@@ -126,7 +127,18 @@ def test_the_secret_holds_both_passwords_as_base64_data(each_render, passwords) 
     }
 
 
+def external_mysql(render) -> bool:
+    """mysql_mode external: the mysql role renders nothing, and nothing of it may be rendered."""
+    if render.names["mysql_mode"] != "external":
+        return False
+    assert not render.of_kind("StatefulSet") and not render.of_kind("NetworkPolicy"), "the mysql role ran"
+    assert render.names["mysql_name"] not in {obj["metadata"]["name"] for obj in render.of_kind("Service")}
+    return True
+
+
 def test_mysql_is_not_exposed_outside_the_cluster(each_render) -> None:
+    if external_mysql(each_render):
+        return
     service = each_render.one("Service", each_render.names["mysql_name"])
     assert service["spec"]["type"] == "ClusterIP"
     assert all("nodePort" not in port for port in service["spec"]["ports"])
@@ -160,6 +172,8 @@ def admitted_by(policy: dict, render) -> set[tuple[str, str]]:
 
 def test_the_mysql_policy_admits_exactly_the_api_and_the_schema_job(each_render) -> None:
     names = each_render.names
+    if external_mysql(each_render):
+        return
     if not each_render.of_kind("NetworkPolicy"):
         assert each_render.names.get("mysql_network_policy", True) is False, "the MySQL NetworkPolicy is missing"
         return
@@ -195,7 +209,14 @@ def test_services_keep_the_tutorials_names_and_the_api_service_type_per_inventor
 
 def test_the_rolling_update_never_drops_below_the_desired_count(each_render) -> None:
     deployment = api_deployment(each_render)
-    assert deployment["spec"]["replicas"] == 3
+    autoscalers = each_render.of_kind("HorizontalPodAutoscaler")
+    if autoscalers:  # the autoscaler owns the count: the play must not set it, or every re-run would undo a scale-out
+        assert "replicas" not in deployment["spec"]
+        assert autoscalers[0]["spec"]["minReplicas"] == 3
+        assert autoscalers[0]["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                                            "name": each_render.names["flask_api_name"]}
+    else:
+        assert deployment["spec"]["replicas"] == 3
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     probes = deployment["spec"]["template"]["spec"]["containers"][0]
     assert probes["readinessProbe"]["httpGet"]["path"] == "/readyz"
@@ -205,6 +226,8 @@ def test_the_rolling_update_never_drops_below_the_desired_count(each_render) -> 
 
 
 def test_mysql_probes_cannot_pass_during_first_boot_initialisation(each_render) -> None:
+    if external_mysql(each_render):
+        return
     container = each_render.one("StatefulSet", each_render.names["mysql_name"])["spec"]["template"]["spec"]["containers"][0]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         command = " ".join(container[probe]["exec"]["command"])
@@ -263,3 +286,44 @@ def test_the_local_inventory_pins_the_node_port_of_the_users_namespace_only(rend
     other = render_manifests(tmp_path / "out", "inventory/local", {**passwords, "app_namespace": "e2e-other"})
     assert other.returncode == 0, other.output[-3000:]
     assert "nodePort" not in other.one("Service", "flask-service")["spec"]["ports"][0]
+
+
+def test_token_auth_puts_only_the_token_hash_in_a_secret_the_api_reads(rendered) -> None:
+    render = rendered["minikube+token-auth"]
+    names = render.names
+    for name, text in render.texts.items():
+        assert API_TOKEN not in text and base64.b64encode(API_TOKEN.encode()).decode() not in text, \
+            f"{name} contains the API token"
+    secret = render.one("Secret", names["flask_api_auth_secret_name"])
+    assert base64.b64decode(secret["data"][names["flask_api_auth_hashes_key"]]).decode() == \
+        hashlib.sha256(API_TOKEN.encode()).hexdigest()
+    pod = api_deployment(render)["spec"]["template"]
+    env = {item["name"]: item for item in pod["spec"]["containers"][0]["env"]}
+    assert env["API_AUTH"]["value"] == "token"
+    assert env["API_TOKEN_HASHES"]["valueFrom"]["secretKeyRef"] == {
+        "name": names["flask_api_auth_secret_name"], "key": names["flask_api_auth_hashes_key"]}
+    assert re.fullmatch(r"[0-9a-f]{16}", pod["metadata"]["annotations"]["checksum/api-tokens"])
+    # The shipped inventories for minikube and the local cluster stay open, as in the tutorial.
+    for variable_set in ("minikube", "local"):
+        open_env = api_deployment(rendered[variable_set])["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert "API_AUTH" not in {item["name"] for item in open_env}, f"{variable_set} requires a token"
+        assert not [obj for obj in rendered[variable_set].of_kind("Secret")
+                    if obj["metadata"]["name"] == names["flask_api_auth_secret_name"]]
+
+
+def test_external_mysql_is_reached_over_tls_verified_against_the_given_ca(rendered) -> None:
+    """production.example: mysql_mode external, the CA mounted from a Secret into the API and the schema Job."""
+    render = rendered["production"]
+    names = render.names
+    assert external_mysql(render)
+    secret = render.one("Secret", names["flask_api_mysql_ca_secret_name"])
+    assert base64.b64decode(secret["data"][names["flask_api_mysql_ca_key"]]).decode().strip() == \
+        PRODUCTION_VAULT["vault_mysql_external_ca"].strip()
+    for workload in (api_deployment(render), render.of_kind("Job")[0]):
+        pod = workload["spec"]["template"]["spec"]
+        env = {item["name"]: item.get("value") for item in pod["containers"][0]["env"]}
+        assert (env["MYSQL_HOST"], env["MYSQL_PORT"], env["MYSQL_TLS"]) == ("mysql.example.com", "3306", "required")
+        mount = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}["mysql-ca"]
+        assert env["MYSQL_TLS_CA"] == f"{mount['mountPath']}/{names['flask_api_mysql_ca_key']}"
+        volume = {v["name"]: v for v in pod["volumes"]}["mysql-ca"]
+        assert volume["secret"]["secretName"] == names["flask_api_mysql_ca_secret_name"]

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from contract import contract
-from conftest import VARIABLE_SETS
+from conftest import PRODUCTION_VAULT, VARIABLE_SETS
 from render_helpers import REPO, render, strong_password, tool
 
 BAD_INPUTS = {
@@ -33,6 +33,15 @@ BAD_INPUTS = {
     "API name too long": ({"flask_api_name": "a" * 64}, "flask_api_name"),
     "schema Job name too long": ({"flask_api_schema_job_prefix": "s" * 55}, "flask_api_schema_job_prefix"),
     "API named like MySQL": ({"flask_api_name": contract()["mysql_name"]}, "flask_api_name"),
+    "short API token": ({"flask_api_auth": "token", "vault_flask_api_tokens": ["Short-token-9x"]},
+                        "vault_flask_api_tokens"),
+    "placeholder API token": ({"flask_api_auth": "token",
+                               "vault_flask_api_tokens": ["REPLACE_WITH_A_TOKEN_FROM_SECRETS_TOKEN_URLSAFE"]},
+                              "vault_flask_api_tokens"),
+    "external MySQL without a CA": ({"mysql_mode": "external", "mysql_external_host": "db.example.com"},
+                                    "vault_mysql_external_ca"),
+    "autoscaler minimum above maximum": ({"flask_api_autoscaling": True, "flask_api_autoscaling_min_replicas": 5,
+                                          "flask_api_autoscaling_max_replicas": 2}, "flask_api_autoscaling_max_replicas"),
 }
 
 
@@ -57,14 +66,15 @@ def test_bad_input_fails_before_anything_is_written(bad_input_renders, case) -> 
     assert variable in result.output, f"the failure does not name {variable}:\n{result.output[-2000:]}"
     assert not result.objects, f"files were written before the check: {sorted(result.objects)}"
     assert "Traceback" not in result.output, "a traceback instead of a sentence"
-    for value in extra.values():
-        if "password" in variable:
-            assert str(value) not in result.output, "the rejected password was printed"
+    if "password" in variable or "token" in variable:
+        for value in (value for key, value in extra.items() if key.startswith("vault_")):
+            for item in value if isinstance(value, list) else [value]:
+                assert str(item) not in result.output, "the rejected password or token was printed"
 
 
 def test_a_missing_password_fails_where_generation_is_off(tmp_path, passwords) -> None:
     """production.example sets secrets_generate_missing=false: no password may be invented there."""
-    given = {"vault_mysql_root_password": passwords["vault_mysql_root_password"]}
+    given = {"vault_mysql_root_password": passwords["vault_mysql_root_password"], **PRODUCTION_VAULT}
     result = render(tmp_path / "out", "inventory/production.example", given)
     assert result.returncode != 0
     assert "vault_mysql_app_password is not set" in result.output

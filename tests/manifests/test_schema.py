@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import VARIABLE_SETS
+from conftest import VALIDATED_VERSIONS, VARIABLE_SETS
 from kube_schema import minor_versions, strict_errors
 from kubernetes_rules import rules
 
@@ -16,8 +16,9 @@ NAME_RULES = {"Namespace": rules.dns1123_label, "Service": rules.dns1035_label, 
               "Job": rules.dns1123_label, "CronJob": rules.dns1123_label}
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-@pytest.mark.parametrize("variable_set", sorted(VARIABLE_SETS))
+@pytest.mark.parametrize("variable_set, version", [
+    (variable_set, version) for variable_set in sorted(VARIABLE_SETS)
+    for version in minor_versions(*VALIDATED_VERSIONS[variable_set])])
 def test_every_object_validates_strictly(rendered, variable_set, version) -> None:
     failures = [f"{name}: {error}" for name, obj in rendered[variable_set].objects.items()
                 for error in strict_errors(obj, version)]
@@ -86,10 +87,23 @@ def test_the_rule_check_catches_what_the_schemas_let_through() -> None:
 
 @pytest.mark.parametrize("variable_set", sorted(VARIABLE_SETS))
 def test_only_api_versions_kubernetes_1_20_serves(rendered, variable_set) -> None:
-    """The local cluster runs 1.20: its manifests must use API versions and fields it knows as well."""
+    """The local cluster runs 1.20: its manifests must use API versions and fields it knows as well. Kinds whose
+    version the cluster is asked for (common_api_versions_by_kind) are checked by the next test."""
     served_by_1_20 = {"v1", "apps/v1", "batch/v1", "networking.k8s.io/v1", "storage.k8s.io/v1"}
+    asked = set(rendered[variable_set].names["common_api_versions_by_kind"]) - {"PodDisruptionBudget"}
     for name, obj in rendered[variable_set].objects.items():
+        if obj["kind"] in asked:
+            continue
         assert obj["apiVersion"] in served_by_1_20, f"{name}: {obj['apiVersion']} is not served by Kubernetes 1.20"
         assert obj["kind"] != "PodDisruptionBudget", f"{name}: policy/v1 PDBs do not exist in 1.20"
         if obj["kind"] == "StatefulSet":
             assert "persistentVolumeClaimRetentionPolicy" not in obj["spec"], f"{name}: field unknown to 1.20"
+
+
+def test_the_autoscaler_uses_the_api_version_its_kubernetes_serves(rendered) -> None:
+    """autoscaling/v2 from 1.23 (v2beta2 is gone in 1.26), autoscaling/v2beta2 on the local cluster's 1.20."""
+    for variable_set, api_version in (("minikube+autoscaling", "autoscaling/v2"),
+                                      ("minikube+autoscaling-v2beta2", "autoscaling/v2beta2")):
+        (autoscaler,) = rendered[variable_set].of_kind("HorizontalPodAutoscaler")
+        assert autoscaler["apiVersion"] == api_version, variable_set
+    assert not rendered["minikube"].of_kind("HorizontalPodAutoscaler"), "autoscaling is on by default"

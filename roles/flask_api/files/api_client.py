@@ -3,14 +3,16 @@
 The flask_api role's in-cluster smoke test runs it as a script in an API pod, and the end-to-end tests import it
 (tests/e2e/e2e_api.py). As a script:
 
-    python3 -c "$(cat api_client.py)" http://flask-service.flaskapi.svc.cluster.local:5000
+    python3 -c "$(cat api_client.py)" http://flask-service.flaskapi.svc.cluster.local:5000 [TOKEN]
 
 it makes the tutorial's calls (ready, create, list, read, update and delete a user, then read it again), leaves
 no row behind, prints one JSON line {"base": ..., "steps": [[call, HTTP status], ...], "failure": null or the
-first failed check} and exits 1 on a failure.
+first failed check} and exits 1 on a failure. With a TOKEN (the API runs with API_AUTH=token) every call sends
+`Authorization: Bearer TOKEN`; the token is never printed.
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -19,11 +21,15 @@ import urllib.request
 from typing import Any
 
 
-def call(base_url: str, method: str, path: str, body: Any = None, timeout: float = 10) -> tuple[int, Any]:
-    """Return (HTTP status, decoded JSON body or None); connection errors come back as status 0."""
+def call(base_url: str, method: str, path: str, body: Any = None, timeout: float = 10,
+         token: str | None = None) -> tuple[int, Any]:
+    """Return (HTTP status, decoded JSON body or None); connection errors come back as status 0.
+    With a token, the request carries `Authorization: Bearer <token>`."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base_url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(base_url + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()
@@ -38,8 +44,9 @@ def call(base_url: str, method: str, path: str, body: Any = None, timeout: float
         return 0, None
 
 
-def create_user(base_url: str, name: str, email: str) -> dict[str, Any]:
-    status, body = call(base_url, "POST", "/users", {"name": name, "email": email, "password": "pw-" + name})
+def create_user(base_url: str, name: str, email: str, token: str | None = None) -> dict[str, Any]:
+    status, body = call(base_url, "POST", "/users", {"name": name, "email": email, "password": "pw-" + name},
+                        token=token)
     if status != 201:
         raise AssertionError(f"POST /users answered {status}: {body}")
     return body
@@ -49,8 +56,10 @@ def ready(base_url: str) -> bool:
     return call(base_url, "GET", "/readyz", timeout=5)[0] == 200
 
 
-def roundtrip(base_url: str, steps: list[list[Any]]) -> None:
+def roundtrip(base_url: str, steps: list[list[Any]], token: str | None = None) -> None:
     """The tutorial's calls, each checked; appends [call, status] to steps, raises AssertionError on the first miss."""
+    api = functools.partial(call, token=token)
+
     def check(name: str, status: int, expected: int, body_ok: bool = True) -> None:
         steps.append([name, status])
         if status != expected or not body_ok:
@@ -58,28 +67,29 @@ def roundtrip(base_url: str, steps: list[list[Any]]) -> None:
                                  + ("" if body_ok else " with the expected body"))
 
     email = f"roundtrip-{time.time_ns()}@example.com"
-    check("GET /readyz", call(base_url, "GET", "/readyz")[0], 200)
-    status, created = call(base_url, "POST", "/users", {"name": "Ada", "email": email, "password": "pw-for-ada"})
+    check("GET /readyz", api(base_url, "GET", "/readyz")[0], 200)
+    status, created = api(base_url, "POST", "/users", {"name": "Ada", "email": email, "password": "pw-for-ada"})
     check("POST /users", status, 201,
           isinstance(created, dict) and created.get("email") == email and "password" not in created)
     user_id = created["id"]
-    status, listed = call(base_url, "GET", "/users?limit=1000")
+    status, listed = api(base_url, "GET", "/users?limit=1000")
     check("GET /users", status, 200, isinstance(listed, list) and any(user.get("id") == user_id for user in listed))
-    status, read = call(base_url, "GET", f"/users/{user_id}")
+    status, read = api(base_url, "GET", f"/users/{user_id}")
     check("GET /users/<id>", status, 200, isinstance(read, dict) and read.get("email") == email)
-    status, updated = call(base_url, "PUT", f"/users/{user_id}",
-                           {"name": "Ada Lovelace", "email": email, "password": "pw-for-ada-2"})
+    status, updated = api(base_url, "PUT", f"/users/{user_id}",
+                          {"name": "Ada Lovelace", "email": email, "password": "pw-for-ada-2"})
     check("PUT /users/<id>", status, 200, isinstance(updated, dict) and updated.get("name") == "Ada Lovelace")
-    check("DELETE /users/<id>", call(base_url, "DELETE", f"/users/{user_id}")[0], 204)
-    check("GET /users/<id> after delete", call(base_url, "GET", f"/users/{user_id}")[0], 404)
+    check("DELETE /users/<id>", api(base_url, "DELETE", f"/users/{user_id}")[0], 204)
+    check("GET /users/<id> after delete", api(base_url, "GET", f"/users/{user_id}")[0], 404)
 
 
 def main(argv: list[str]) -> int:
     base_url = argv[1].rstrip("/")
+    token = argv[2] if len(argv) > 2 and argv[2] else None
     steps: list[list[Any]] = []
     failure = None
     try:
-        roundtrip(base_url, steps)
+        roundtrip(base_url, steps, token)
     except (AssertionError, KeyError, TypeError) as error:
         failure = str(error)
     print(json.dumps({"base": base_url, "steps": steps, "failure": failure}))

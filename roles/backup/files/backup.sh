@@ -19,11 +19,9 @@
 set -eu
 umask 077
 
-say() { echo "backup: $*"; }
-fail() { echo "backup: $*" >&2; exit 1; }
-client() { mysql --protocol=TCP -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u root "$@"; }
-sql() { client -N -B -e "$1" </dev/null; }
-random_hex() { od -An -N4 -tx1 /dev/urandom | tr -d ' \n'; }
+prefix=backup
+# shellcheck source=roles/backup/files/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 started=$(date -u +%s)
 created=$(date -u +%Y-%m-%dT%H:%M:%SZ)

@@ -15,11 +15,9 @@
 set -eu
 umask 077
 
-say() { echo "restore: $*"; }
-fail() { echo "restore: $*" >&2; exit 1; }
-client() { mysql --protocol=TCP -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u root "$@"; }
-sql() { client -N -B -e "$1" </dev/null; }
-random_hex() { od -An -N4 -tx1 /dev/urandom | tr -d ' \n'; }
+prefix=restore
+# shellcheck source=roles/backup/files/lib.sh
+. "$(dirname "$0")/lib.sh"
 tab=$(printf '\t')
 
 started=$(date -u +%s)

@@ -178,23 +178,8 @@ def main() -> int:
             compare(options, server, env, log_dir)
             return 0
 
-        port = free_port()
-        gunicorn_env = {**os.environ, **env, "PORT": str(port), "WEB_CONCURRENCY": str(options.workers),
-                        "GUNICORN_THREADS": str(options.threads), "LOG_LEVEL": "INFO"}
-        with open(log_dir / "gunicorn.log", "wb") as log:
-            gunicorn = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_conf",
-                                         "app:create_app()"], cwd=REPO, env=gunicorn_env, stdout=log, stderr=log)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("gunicorn did not become ready")
-            time.sleep(0.2)
+        gunicorn, url = start_gunicorn(REPO, {**env, "WEB_CONCURRENCY": str(options.workers),
+                                              "GUNICORN_THREADS": str(options.threads)}, log_dir / "gunicorn.log")
 
         ceiling = database_ceiling(env, options.users, options.seconds)
         print(f"database ceiling (one persistent PyMySQL connection, point selects): {ceiling:,.0f}/s")
@@ -212,8 +197,7 @@ def main() -> int:
         return 0
     finally:
         if gunicorn is not None:
-            gunicorn.send_signal(signal.SIGTERM)
-            gunicorn.wait(timeout=30)
+            stop_gunicorn(gunicorn)
         server.destroy()
         shutil.rmtree(log_dir, ignore_errors=True)
 

@@ -214,9 +214,9 @@ build_mysql_image() {
     {
         ctr=$("${LK_BUILDAH[@]}" from scratch)
         mnt=$("${LK_BUILDAH[@]}" mount "$ctr")
-        # The tree is shared with the app tests' throwaway servers: take nothing of theirs.
-        cp -a "$LK_MYSQL_TREE/." "$mnt/"
-        rm -rf "${mnt:?}"/tmp/* "${mnt:?}"/var/lib/mysql/*
+        # The tree is shared with the app tests' throwaway servers, which may be writing under its tmp/ right
+        # now: take nothing of theirs (the directories themselves are kept, with their owners and modes).
+        tar -C "$LK_MYSQL_TREE" --exclude='./tmp/*' --exclude='./var/lib/mysql/*' -cf - . | tar -C "$mnt" -xpf -
         install -m 0644 "$LK_HERE/images/mysql/my.cnf" "$mnt/etc/mysql/my.cnf" -D
         install -m 0755 "$LK_HERE/images/docker-entrypoint.sh" "$mnt/usr/local/bin/docker-entrypoint.sh"
         "${LK_BUILDAH[@]}" umount "$ctr" >/dev/null

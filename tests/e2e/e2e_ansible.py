@@ -41,6 +41,29 @@ class PlaybookRun:
         """Sum of changed=N over the PLAY RECAP lines."""
         return sum(int(count) for count in re.findall(r"\bchanged=(\d+)", self.output))
 
+    @property
+    def messages(self) -> list[str]:
+        """Every `msg:` the play printed (debug reports, failures), parsed from the YAML result format, each on
+        one line (YAML folds long messages over several lines)."""
+        found = []
+        lines = self.output.splitlines()
+        for index, line in enumerate(lines):
+            start = re.match(r"^(\s*)msg: ", line)
+            if not start:
+                continue
+            indent = len(start.group(1))
+            block = [line[indent:]]
+            for following in lines[index + 1:]:
+                if following.strip() and len(following) - len(following.lstrip()) <= indent:
+                    break
+                block.append(following[indent:])
+            try:
+                value = yaml.safe_load("\n".join(block))["msg"]
+            except (yaml.YAMLError, TypeError, KeyError):
+                value = " ".join(block)[len("msg: "):]
+            found.append(" ".join(str(value).split()))
+        return found
+
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.output.splitlines()[-lines:])
 

@@ -90,3 +90,24 @@ def verified_namespace(cluster: Cluster) -> str:
         pytest.skip("verify_*.py checks a namespace a molecule scenario converged: run them through molecule "
                     "(molecule verify -s default) or set E2E_VERIFY_NAMESPACE")
     return VERIFY_NAMESPACE
+
+
+# What the tests print (playbook times, failed requests, error windows) is their report: collected from every
+# test (also from pytest-xdist workers, whose output pytest would otherwise hide) and printed at the end.
+_printed: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # The teardown report holds the test's whole capture: its setup (module fixtures deploying), call and teardown.
+    if report.when == "teardown" and report.capstdout.strip():
+        _printed.append((report.nodeid, report.capstdout.strip()))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not _printed:
+        return
+    terminalreporter.section("what the end-to-end tests measured")
+    for nodeid, text in _printed:
+        terminalreporter.write_line(nodeid)
+        for line in text.splitlines():
+            terminalreporter.write_line(f"    {line}")

@@ -36,10 +36,15 @@ def _trusted(value: Any) -> Any:
     return value
 
 
+def render(variables: dict[str, Any]) -> dict[str, Any]:
+    """Variables as a play sees them: each templated by Ansible, with the others (and lookups, tests) in scope."""
+    trusted = _trusted(variables)
+    templar = Templar(loader=DataLoader(), variables=trusted)
+    return {name: templar.template(value) for name, value in trusted.items()}
+
+
 def contract(**overrides: Any) -> dict[str, Any]:
     """Every shared default and derived name, with overrides applied as extra variables would be."""
     defaults = yaml.safe_load((COMMON / "defaults" / "main.yml").read_text())
     derived = yaml.safe_load((COMMON / "vars" / "main.yml").read_text())
-    variables = _trusted({**{k: v for k, v in defaults.items() if k not in PLAY_ONLY}, **derived, **overrides})
-    templar = Templar(loader=DataLoader(), variables=variables)
-    return {name: templar.template(value) for name, value in variables.items()}
+    return render({**{k: v for k, v in defaults.items() if k not in PLAY_ONLY}, **derived, **overrides})

@@ -11,12 +11,11 @@ E2E_VERIFY_NAMESPACE  the namespace a molecule scenario converged; its verify st
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import yaml
 
-from contract import contract
+from contract import contract, render
 
 REPO = Path(__file__).resolve().parents[2]
 INVENTORY = os.environ.get("E2E_INVENTORY", "inventory/local")
@@ -29,11 +28,9 @@ NAMESPACE_PREFIX = "e2e-"
 
 
 def local_mysql_image() -> str:
-    """The database image inventory/local deploys: local_mysql_images[local_mysql_flavor]."""
+    """The database image inventory/local deploys (its mysql_image, as Ansible renders it)."""
     settings = yaml.safe_load((REPO / "inventory/local/group_vars/all/main.yml").read_text())
-    default = re.search(r"default\('(\w+)'", settings["local_mysql_flavor"])
-    flavour = os.environ.get("LOCAL_MYSQL_FLAVOR") or (default.group(1) if default else "mysql")
-    return settings["local_mysql_images"][flavour]
+    return render(settings)["mysql_image"]
 # Names of the objects the roles make, from their one definition in roles/common (tests/contract.py), as the e2e
 # inventory leaves them (it renames no object; only the namespace differs).
 NAMES = contract()

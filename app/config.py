@@ -59,6 +59,8 @@ class Settings:
     legacy_routes: bool
     log_level: str
     auth: AuthSettings = AuthSettings("none")
+    drain_file: str | None = None  # while this file exists, /readyz is 503 and every answer closes its connection
+    retry_after: int = 2  # seconds, the Retry-After header of every 503
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -191,4 +193,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         legacy_routes=_bool(env, "LEGACY_ROUTES", True),
         log_level=log_level,
         auth=auth_settings(env),
+        drain_file=_get(env, "DRAIN_FILE"),
+        retry_after=int_setting(env, "RETRY_AFTER_SECONDS", 2, maximum=3600),
     )

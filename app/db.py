@@ -23,6 +23,26 @@ UNAVAILABLE_ERRORS = (pymysql.err.OperationalError, pymysql.err.InterfaceError)
 # MySQL error numbers: a duplicate key; a table that does not exist (migrations not applied yet).
 ER_DUP_ENTRY = 1062
 ER_NO_SUCH_TABLE = 1146
+# The server is not there or went away: cannot connect (2003), gone away (2006), lost during a query (2013),
+# shutting down (1053), the connection killed (MariaDB 1927) or dropped by the server (MySQL 4031). Every pod sees
+# the same, so it is no reason to take one pod out of its Service.
+SERVER_UNREACHABLE_ERRNOS = frozenset({2003, 2006, 2013, 1053, 1927, 4031})
+
+
+def server_unreachable(error: BaseException) -> bool:
+    """The database server cannot be reached right now (down, restarting, its Service without endpoints).
+
+    False for what is this pod's own problem, such as a refused login or a failed TLS handshake (a wrong CA, TLS
+    required by a server without it): another pod, or this one with other settings, could serve.
+    """
+    if isinstance(error, pymysql.err.InterfaceError):
+        return True  # the connection was already closed
+    if not isinstance(error, pymysql.err.OperationalError) or not error.args:
+        return False
+    if error.args[0] not in SERVER_UNREACHABLE_ERRNOS:
+        return False
+    cause = error.__cause__ or error.__context__
+    return not isinstance(cause, ssl.SSLError) and "SSL" not in str(error.args[1:])
 
 
 def connect_arguments(settings: DatabaseSettings, with_database: bool = True) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Every error leaves the service as JSON: {"error": {"code", "message", "fields"?}}.
+"""Every error leaves the service as JSON: {"error": {"code", "message", "fields"?}}; a 503 carries Retry-After.
 
 Clients never see a traceback, SQL text or driver message; the log gets the error class.
 """
@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 import pymysql
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -47,6 +47,8 @@ def error_response(status: int, code: str, message: str, fields: dict[str, str] 
         detail["fields"] = fields
     response = jsonify({"error": detail})
     response.status_code = status
+    if status == 503:  # every 503 is temporary: the database, the schema, or this pod draining
+        response.headers["Retry-After"] = str(current_app.config.get("RETRY_AFTER", 2))
     return response
 
 

@@ -28,6 +28,8 @@ def build(env: Mapping[str, str] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         SCHEMA_VERSION=expected_version(),
         API_AUTH=settings.auth.mode,
+        DRAIN_FILE=settings.drain_file,
+        RETRY_AFTER=settings.retry_after,
     )
     app.json.sort_keys = False
     app.extensions["users_db"] = Database(settings.db, settings.pool_size)

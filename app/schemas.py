@@ -42,7 +42,7 @@ MAX_OFFSET = 2**53
 ErrorCode = Literal[
     "bad_request", "invalid_json", "invalid_body", "unauthorized", "not_found", "method_not_allowed",
     "duplicate_email", "payload_too_large", "unsupported_media_type", "validation_error", "http_error",
-    "internal_error", "database_unavailable", "schema_missing", "schema_outdated",
+    "internal_error", "database_unavailable", "schema_missing", "schema_outdated", "draining",
 ]
 
 
@@ -144,8 +144,9 @@ class Error(BaseModel):
 
 
 class Health(BaseModel):
-    """`schema_version` is present only on /readyz."""
+    """`schema_version` is present only on /readyz, when the database answered; `database` only when it did not."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_optional_not_null)
     status: Literal["ok", "ready"]
     schema_version: int = None  # type: ignore[assignment]
+    database: Literal["unreachable"] = None  # type: ignore[assignment]

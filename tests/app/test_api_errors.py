@@ -33,16 +33,56 @@ def test_unexpected_python_error_is_a_generic_500(client, monkeypatch):
 
 
 @pytest.mark.parametrize("method, path, body", [
-    ("get", "/users/1", None), ("get", "/users", None), ("delete", "/users/1", None), ("get", "/readyz", None),
+    ("get", "/users/1", None), ("get", "/users", None), ("delete", "/users/1", None),
     ("post", "/users", {"name": "n", "email": "n@example.com", "password": "p"}),
     ("post", "/create", {"name": "n", "email": "n@example.com", "pwd": "p"}),
 ])
-def test_unreachable_database_is_503(app_env, method, path, body):
+def test_unreachable_database_is_503_with_retry_after(app_env, method, path, body):
     application = create_app({**app_env, "MYSQL_PORT": str(free_port())})
     try:
         response = getattr(application.test_client(), method)(path, json=body)
         assert_generic(response, 503, "database_unavailable")
+        assert response.headers["Retry-After"] == "2"
         assert application.test_client().get("/healthz").status_code == 200
+    finally:
+        application.extensions["users_db"].close()
+
+
+def test_unreachable_database_leaves_the_pod_ready(app_env):
+    """Every pod sees the same down database: readiness stays, so the Service keeps answering JSON 503s."""
+    application = create_app({**app_env, "MYSQL_PORT": str(free_port()), "RETRY_AFTER_SECONDS": "5"})
+    try:
+        client = application.test_client()
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.get_json() == {"status": "ready", "database": "unreachable"}
+        assert client.get("/users/1").headers["Retry-After"] == "5"
+    finally:
+        application.extensions["users_db"].close()
+
+
+def test_refused_login_takes_the_pod_out(app_env, migrated):
+    """A wrong password is this pod's own problem (for example a pod left with an old Secret): not ready."""
+    application = create_app({**app_env, "MYSQL_PASSWORD": "not-the-password"})
+    try:
+        response = application.test_client().get("/readyz")
+        assert_generic(response, 503, "database_unavailable")
+        assert response.headers["Retry-After"] == "2"
+    finally:
+        application.extensions["users_db"].close()
+
+
+def test_draining_pod_is_not_ready_but_still_serves(app_env, migrated, tmp_path):
+    drain_file = tmp_path / "draining"
+    application = create_app({**app_env, "DRAIN_FILE": str(drain_file)})
+    try:
+        client = application.test_client()
+        assert client.get("/readyz").status_code == 200
+        drain_file.touch()
+        response = client.get("/readyz")
+        assert_generic(response, 503, "draining")
+        assert response.headers["Retry-After"] == "2"
+        assert client.get("/users?limit=1").status_code == 200  # requests still arriving are answered
     finally:
         application.extensions["users_db"].close()
 

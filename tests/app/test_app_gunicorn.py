@@ -21,8 +21,8 @@ PASSWORDS = ["first-Secret-pw-7f3a", "second-Secret-pw-9c1d", "legacy-Secret-pw-
 
 
 class Served:
-    def __init__(self, process: subprocess.Popen, url: str, log: Path) -> None:
-        self.process, self.url, self.log = process, url, log
+    def __init__(self, process: subprocess.Popen, url: str, log: Path, drain_file: Path) -> None:
+        self.process, self.url, self.log, self.drain_file = process, url, log, drain_file
 
     def log_lines(self) -> list[str]:
         return self.log.read_text(encoding="utf-8").splitlines()
@@ -46,11 +46,12 @@ def wait_for(url: str, seconds: float = 60) -> None:
 def served(app_env, migrated, tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    drain_file = log.with_name("draining")
     env = {"PATH": os.environ["PATH"], **app_env, "PORT": str(port), "WEB_CONCURRENCY": "2",
-           "GUNICORN_THREADS": "4"}
+           "GUNICORN_THREADS": "4", "DRAIN_FILE": str(drain_file)}
     with open(log, "wb") as sink:
         process = subprocess.Popen(GUNICORN, cwd=REPO, env=env, stdout=sink, stderr=sink)
-    server = Served(process, f"http://127.0.0.1:{port}", log)
+    server = Served(process, f"http://127.0.0.1:{port}", log, drain_file)
     try:
         wait_for(server.url + "/healthz")
         yield server
@@ -122,7 +123,9 @@ def test_database_restart_gives_503_then_recovers_without_app_restart(served, ma
         down = requests.get(user_url, timeout=10)
         assert down.status_code == 503
         assert down.json()["error"]["code"] == "database_unavailable"
-        assert requests.get(served.url + "/readyz", timeout=10).status_code == 503
+        assert down.headers["Retry-After"] == "2"
+        ready = requests.get(served.url + "/readyz", timeout=10)  # stays in the Service, answering 503s
+        assert (ready.status_code, ready.json()) == (200, {"status": "ready", "database": "unreachable"})
         assert requests.get(served.url + "/healthz", timeout=5).status_code == 200
     finally:
         mariadb.start_again()
@@ -130,6 +133,21 @@ def test_database_restart_gives_503_then_recovers_without_app_restart(served, ma
     assert statuses == [200] * 12
     assert requests.get(served.url + "/readyz", timeout=5).status_code == 200
     assert served.process.poll() is None
+
+
+def test_draining_closes_keep_alive_connections_after_answering(served):
+    """What the pod's preStop hook starts: every answer still comes, each with `Connection: close`."""
+    with requests.Session() as session:
+        assert session.get(served.url + "/healthz", timeout=5).headers.get("Connection") != "close"
+        served.drain_file.touch()
+        try:
+            answers = [session.get(served.url + "/users?limit=1", timeout=5) for _ in range(4)]
+            ready = session.get(served.url + "/readyz", timeout=5)
+        finally:
+            served.drain_file.unlink()
+    assert [(r.status_code, r.headers.get("Connection")) for r in answers] == [(200, "close")] * 4
+    assert ready.status_code == 503 and ready.json()["error"]["code"] == "draining"
+    assert requests.get(served.url + "/readyz", timeout=5).status_code == 200
 
 
 def test_missing_setting_stops_start_up_with_one_line(app_env):

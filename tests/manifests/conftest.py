@@ -44,6 +44,11 @@ FEATURES = {
     "autoscaling": {"flask_api_autoscaling": True},
     # As on the local cluster (Kubernetes 1.20): the HorizontalPodAutoscaler is autoscaling/v2beta2.
     "autoscaling-v2beta2": {"flask_api_autoscaling": True, "kube_version": "1.20"},
+    # Rendered for the local cluster's Kubernetes 1.20: the PodDisruptionBudget in policy/v1beta1 (test_schema.py
+    # validates each object against the releases that serve its API version).
+    "kube-1.20": {"kube_version": "1.20"},
+    "mysql-pdb": {"mysql_pdb": True},
+    "no-pdb-no-spread": {"flask_api_pdb": False, "flask_api_spread_topology_key": ""},
 }
 # The Kubernetes minors each feature's manifests are validated against, when not every one from 1.29 to 1.37:
 # those that serve its API versions (kubernetes-validate's schemas start at 1.25; v2beta2 was removed in 1.26).

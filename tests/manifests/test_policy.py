@@ -327,3 +327,51 @@ def test_external_mysql_is_reached_over_tls_verified_against_the_given_ca(render
         assert env["MYSQL_TLS_CA"] == f"{mount['mountPath']}/{names['flask_api_mysql_ca_key']}"
         volume = {v["name"]: v for v in pod["volumes"]}["mysql-ca"]
         assert volume["secret"]["secretName"] == names["flask_api_mysql_ca_secret_name"]
+
+
+def test_api_pods_drain_before_they_stop(each_render) -> None:
+    """Readiness fails and keep-alive connections close (DRAIN_FILE) for a while before SIGTERM, and the grace period
+    covers that pause and gunicorn's graceful stop."""
+    spec = api_deployment(each_render)["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    command = container["lifecycle"]["preStop"]["exec"]["command"]
+    match = re.fullmatch(r"touch (\S+) && sleep (\d+)", command[-1])
+    assert command[:2] == ["/bin/sh", "-c"] and match, f"unexpected preStop hook {command}"
+    assert match.group(1) == env["DRAIN_FILE"] and match.group(1).startswith("/tmp/"), "the hook must make DRAIN_FILE"
+    drain, graceful = int(match.group(2)), int(env["GUNICORN_GRACEFUL_TIMEOUT"])
+    assert drain >= 5, "kube-proxy needs a few seconds to drop the pod from the Service"
+    assert spec["terminationGracePeriodSeconds"] >= drain + graceful
+
+
+def test_api_pods_have_a_disruption_budget_and_spread_when_asked(each_render) -> None:
+    names = each_render.names
+    deployment = api_deployment(each_render)
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    budgets = {obj["metadata"]["name"]: obj for obj in each_render.of_kind("PodDisruptionBudget")}
+    spread = deployment["spec"]["template"]["spec"].get("topologySpreadConstraints")
+    if names.get("flask_api_pdb", True) is False:
+        assert names["flask_api_name"] not in budgets and spread is None
+        return
+    budget = budgets[names["flask_api_name"]]
+    assert budget["spec"]["maxUnavailable"] == 1 and "minAvailable" not in budget["spec"]
+    assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    assert spread == [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+                       "labelSelector": {"matchLabels": budget["spec"]["selector"]["matchLabels"]}}]
+
+
+def test_the_mysql_disruption_budget_is_optional(rendered) -> None:
+    assert [obj["metadata"]["name"] for obj in rendered["minikube"].of_kind("PodDisruptionBudget")] == ["flask-api"]
+    render = rendered["minikube+mysql-pdb"]
+    budget = render.one("PodDisruptionBudget", render.names["mysql_name"])
+    statefulset = render.one("StatefulSet", render.names["mysql_name"])
+    assert budget["spec"] == {"maxUnavailable": 0, "selector": {"matchLabels": render.names["mysql_selector_labels"]}}
+    assert budget["spec"]["selector"]["matchLabels"].items() <= \
+        statefulset["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_mysql_rejoins_its_service_quickly_after_a_restart(each_render) -> None:
+    container = each_render.one("StatefulSet", each_render.names["mysql_name"])["spec"]["template"]["spec"]["containers"][0]
+    assert container["startupProbe"]["periodSeconds"] <= 2 and container["readinessProbe"]["periodSeconds"] <= 2
+    startup = container["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 300, "first boot needs its 5 minutes"

@@ -21,7 +21,7 @@ PASSWORDS = ["first-Secret-pw-7f3a", "second-Secret-pw-9c1d", "legacy-Secret-pw-
 
 
 class Served:
-    def __init__(self, process: subprocess.Popen, url: str, log: Path, drain_file: Path) -> None:
+    def __init__(self, process: subprocess.Popen, url: str, log: Path, drain_file: Path | None = None) -> None:
         self.process, self.url, self.log, self.drain_file = process, url, log, drain_file
 
     def log_lines(self) -> list[str]:
@@ -137,6 +137,7 @@ def test_database_restart_gives_503_then_recovers_without_app_restart(served, ma
 
 def test_draining_closes_keep_alive_connections_after_answering(served):
     """What the pod's preStop hook starts: every answer still comes, each with `Connection: close`."""
+    assert served.drain_file is not None
     with requests.Session() as session:
         assert session.get(served.url + "/healthz", timeout=5).headers.get("Connection") != "close"
         served.drain_file.touch()

@@ -1,0 +1,182 @@
+"""Availability under a steady client load: routine changes are invisible, a database restart is short and clean.
+
+One deployment of site.yml on a namespace of its own (module scope). A load from e2e_load (keep-alive connections
+to the API Service's ClusterIP, bounded in time) runs while each disruption happens:
+  (a) `kubectl rollout restart` of the API            -> 0 failed requests
+  (b) one API pod deleted                             -> 0 failed requests
+  (c) the MySQL pod deleted, under writes             -> 0 acknowledged writes lost; errors only the API's JSON 503
+                                                         with Retry-After (no refused, reset or hung connection);
+                                                         the error window (deletion to last failure) within
+                                                         MYSQL_WINDOW_TARGET seconds
+Each case prints one line `availability <case>: ...` with its figures (also recorded as test properties); the
+figures measured on the local cluster are in docs/operations.md ("Availability").
+
+Opt-in for now (E2E_AVAILABILITY=1): the module has not yet completed a run on the local cluster, so it stays out
+of `make test` until it has (docs/operations.md, "Availability").
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from e2e_ansible import run_playbook
+from e2e_api import create_user
+from e2e_kube import NAMES, Cluster, is_ready, wait_until
+from e2e_load import Load, LoadResult
+from e2e_settings import KEEP_NAMESPACES, NAMESPACE_PREFIX
+
+pytestmark = pytest.mark.skipif(os.environ.get("E2E_AVAILABILITY") != "1",
+                                reason="availability suite is opt-in until verified: set E2E_AVAILABILITY=1")
+
+API = NAMES["flask_api_name"]
+API_SERVICE = NAMES["flask_api_service_name"]
+MYSQL = NAMES["mysql_name"]
+# Seconds from the MySQL pod's deletion to the last failed request; the issue's target is 20 s, this machine
+# (2 cores, Kubernetes 1.20) measures about 10 s.
+MYSQL_WINDOW_TARGET = 15.0
+# After the MySQL pod is Ready again, the API must answer within this many seconds (the pool reconnects at once).
+RECOVERY_TARGET = 5.0
+# Each load stops by itself after this long, whatever happens to the test.
+LOAD_LIMIT = 150.0
+
+
+@pytest.fixture(scope="module")
+def stack(cluster: Cluster) -> Iterator[tuple[str, str, list[int]]]:
+    """(namespace, API URL, ids of users to read) of a deployment of its own: the MySQL case disrupts it."""
+    namespace = f"{NAMESPACE_PREFIX}avail-{secrets.token_hex(3)}"
+    try:
+        run_playbook("site.yml", namespace)
+        url = cluster.api_url(namespace)
+        ids = [create_user(url, f"reader {n}", f"reader-{n}@example.com")["id"] for n in range(6)]
+        yield namespace, url, ids
+    finally:
+        if not KEEP_NAMESPACES:
+            cluster.delete_namespace(namespace)
+
+
+def report(record_property, case: str, result: LoadResult, **figures: float | int | str) -> str:
+    """One line with every figure of the case, printed and kept as test properties."""
+    line = (f"availability {case}: failed {result.failed}/{result.total}"
+            + "".join(f", {key.replace('_', ' ')} {value}" for key, value in figures.items())
+            + f" | {result.summary()}")
+    print(line)
+    record_property("failed", result.failed)
+    record_property("total", result.total)
+    for key, value in figures.items():
+        record_property(key, value)
+    return line
+
+
+def warmed(load: Load, requests: int = 100, timeout: float = 60) -> None:
+    """Until the load has `requests` answers and no failure: the disruption starts from a clean steady state."""
+    wait_until(lambda: load.snapshot()[0] >= requests, timeout, f"{requests} answers before the disruption",
+               interval=0.2)
+    ok, failed = load.snapshot()
+    assert failed == 0, f"the load failed before any disruption: {load.result.summary()}"
+
+
+def api_pods(cluster: Cluster, namespace: str) -> list:
+    """Every pod of the API, terminating ones included."""
+    selector = ",".join(f"{key}={value}" for key, value in NAMES["flask_api_selector_labels"].items())
+    return cluster.core.list_namespaced_pod(namespace, label_selector=selector).items
+
+
+def settled(cluster: Cluster, namespace: str, gone: set[str]) -> bool:
+    """The Deployment has all its replicas updated and available, and the pods in `gone` have stopped."""
+    deployment = cluster.apps.read_namespaced_deployment(API, namespace)
+    status, wanted = deployment.status, deployment.spec.replicas
+    pods = api_pods(cluster, namespace)
+    return (status.observed_generation >= deployment.metadata.generation
+            and (status.updated_replicas or 0) == wanted and (status.available_replicas or 0) == wanted
+            and (status.replicas or 0) == wanted
+            and not gone & {pod.metadata.name for pod in pods}
+            and sum(1 for pod in pods if is_ready(pod) and pod.metadata.deletion_timestamp is None) == wanted)
+
+
+def test_a_rollout_restart_under_load_fails_no_request(cluster: Cluster, stack, record_property) -> None:
+    namespace, url, ids = stack
+    before = {pod.metadata.name for pod in api_pods(cluster, namespace)}
+    load = Load.reads(url, ids, connections=8, max_seconds=LOAD_LIMIT)
+    with load:
+        warmed(load)
+        started = time.monotonic()
+        # What `kubectl rollout restart deployment/flask-api` does.
+        cluster.apps.patch_namespaced_deployment(API, namespace, {"spec": {"template": {"metadata": {"annotations": {
+            "kubectl.kubernetes.io/restartedAt": datetime.now(UTC).isoformat()}}}}})
+        wait_until(lambda: settled(cluster, namespace, before), 240, "the rollout to finish and the old pods to stop",
+                   interval=1)
+        took = time.monotonic() - started
+    result = load.result
+    line = report(record_property, "rollout restart", result, rollout_seconds=round(took, 1))
+    assert result.failed == 0, line
+
+
+def test_deleting_an_api_pod_under_load_fails_no_request(cluster: Cluster, stack, record_property) -> None:
+    namespace, url, ids = stack
+    victim = cluster.pods_of_service(namespace, API_SERVICE)[0].metadata.name
+    load = Load.reads(url, ids, connections=8, max_seconds=LOAD_LIMIT)
+    with load:
+        warmed(load)
+        started = time.monotonic()
+        cluster.core.delete_namespaced_pod(victim, namespace)
+        wait_until(lambda: settled(cluster, namespace, {victim}), 180, f"{victim} to stop and its replacement to be Ready",
+                   interval=1)
+        took = time.monotonic() - started
+    result = load.result
+    line = report(record_property, "API pod delete", result, replaced_seconds=round(took, 1))
+    assert result.failed == 0, line
+
+
+def mysql_pod(cluster: Cluster, namespace: str):
+    pods = cluster.core.list_namespaced_pod(namespace, label_selector=",".join(
+        f"{key}={value}" for key, value in NAMES["mysql_selector_labels"].items())).items
+    return pods[0] if len(pods) == 1 else None
+
+
+def test_deleting_the_mysql_pod_under_writes_loses_nothing_and_errors_briefly(cluster: Cluster, stack,
+                                                                               record_property) -> None:
+    namespace, url, _ = stack
+    old = mysql_pod(cluster, namespace)
+    assert old is not None and is_ready(old)
+    load = Load.writes(url, threads=4, max_seconds=LOAD_LIMIT, pause=0.02)
+    with load:
+        warmed(load, requests=40)
+        deleted = time.monotonic()
+        cluster.core.delete_namespaced_pod(old.metadata.name, namespace)
+
+        def back() -> float | None:
+            pod = mysql_pod(cluster, namespace)
+            fresh = pod is not None and pod.metadata.uid != old.metadata.uid and is_ready(pod)
+            return time.monotonic() if fresh else None
+
+        def quiet() -> bool:
+            last = load.result.last_failure
+            return last is None or time.monotonic() - last > 5
+
+        ready_at = wait_until(back, 180, "a new MySQL pod to be Ready", interval=0.25)
+        wait_until(quiet, 60, "5 s without a failed request after MySQL is back", interval=0.25)
+    result = load.result
+    window = result.window_since(deleted)
+    recovery = 0.0 if result.last_failure is None else max(0.0, result.last_failure - ready_at)
+
+    stored = cluster.root_sql(namespace, "SELECT user_id, user_email FROM users WHERE user_email LIKE 'load-%'"
+                              ).split("\n")
+    kept = {(int(row.split("\t")[0]), row.split("\t")[1]) for row in stored if row.strip()}
+    lost = [write for write in result.acknowledged if write not in kept]
+    unclean = {kind: count for kind, count in result.failures.items() if kind != "5xx_json"}
+    codes = dict(result.error_codes)
+    line = report(record_property, "MySQL pod delete", result, error_window_s=round(window, 1),
+                  mysql_ready_after_s=round(ready_at - deleted, 1), api_recovered_after_ready_s=round(recovery, 1),
+                  writes_acknowledged=len(result.acknowledged), writes_lost=len(lost),
+                  error_codes=json.dumps(codes, sort_keys=True))
+    assert not lost, f"{len(lost)} acknowledged writes are gone, e.g. {lost[:3]}: {line}"
+    assert not unclean, f"clients saw failures other than the API's JSON 503: {unclean}: {line}"
+    assert set(codes) <= {"503 database_unavailable"}, line
+    assert result.without_retry_after == 0, line
+    assert window <= MYSQL_WINDOW_TARGET, line
+    assert recovery <= RECOVERY_TARGET, line

@@ -5,6 +5,10 @@
 With MYSQL_ADMIN_USER and MYSQL_ADMIN_PASSWORD (or MYSQL_ADMIN_PASSWORD_FILE) it connects as that
 identity, creates MYSQL_DATABASE if absent, applies pending migrations and makes sure MYSQL_USER@'%'
 exists with MYSQL_PASSWORD and holds only SELECT, INSERT, UPDATE, DELETE on MYSQL_DATABASE.
+With MIGRATE_ROTATION=retain a changed MYSQL_PASSWORD keeps the old one valid too (MySQL:
+RETAIN CURRENT PASSWORD; MariaDB: a second mysql_native_password method with the old hash), so clients still
+holding the old one are not refused while they are replaced. Once they are, MIGRATE_ROTATION=discard (with the
+admin identity) discards it and does nothing else, printing whether there was one. Default: replace.
 Without them it applies migrations as MYSQL_USER (which then needs DDL rights).
 A database lock (GET_LOCK) serialises concurrent runs; applied versions are recorded in
 schema_migrations, so a second run does nothing. Exit status 0 on success, 1 with one line on stderr
@@ -12,6 +16,7 @@ on failure.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -40,6 +45,7 @@ class Plan:
     admin_password: str | None
     lock_timeout: int
     connect_wait: int
+    retain_old_password: bool = False
 
 
 def plan_from(env: Mapping[str, str]) -> Plan:
@@ -57,7 +63,16 @@ def plan_from(env: Mapping[str, str]) -> Plan:
             raise ConfigError("MYSQL_USER must differ from MYSQL_ADMIN_USER: the runtime user gets data rights only")
     return Plan(runtime, admin_user, admin_password,
                 lock_timeout=int_setting(env, "MIGRATE_LOCK_TIMEOUT", 120, maximum=3600),
-                connect_wait=int_setting(env, "MIGRATE_CONNECT_WAIT", 60, minimum=0, maximum=3600))
+                connect_wait=int_setting(env, "MIGRATE_CONNECT_WAIT", 60, minimum=0, maximum=3600),
+                retain_old_password=rotation_mode(env) == "retain")
+
+
+def rotation_mode(env: Mapping[str, str]) -> str:
+    """MIGRATE_ROTATION: replace (default), retain or discard (see the module doc)."""
+    mode = (env.get("MIGRATE_ROTATION") or "replace").strip().lower()
+    if mode not in ("replace", "retain", "discard"):
+        raise ConfigError(f"MIGRATE_ROTATION must be replace, retain or discard, got {mode!r}")
+    return mode
 
 
 def quote_identifier(name: str) -> str:
@@ -127,10 +142,73 @@ def apply_pending(cur: Any, migrations: list[Migration], out: Any) -> int:
     return count
 
 
-def ensure_runtime_user(cur: Any, user: str, password: str, database: str) -> None:
-    """User '<user>'@'%' with this password and exactly the data privileges on the database."""
+def native_password_hash(password: str) -> str:
+    """mysql_native_password's stored form of a password: '*' and SHA1(SHA1(password)) in upper-case hex."""
+    return "*" + hashlib.sha1(hashlib.sha1(password.encode()).digest()).hexdigest().upper()  # noqa: S324 - the server's format
+
+
+def set_runtime_password(cur: Any, user: str, password: str, retain_old: bool) -> None:
+    """ALTER USER to this password; with retain_old a different old password keeps working until discarded."""
+    if not retain_old:
+        cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
+        return
+    cur.execute("SELECT VERSION()")
+    if "mariadb" not in str(cur.fetchone()[0]).lower():
+        cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s RETAIN CURRENT PASSWORD", (user, password))
+        return
+    cur.execute("SELECT JSON_VALUE(Priv, '$.plugin'), JSON_VALUE(Priv, '$.authentication_string') "
+                "FROM mysql.global_priv WHERE User = %s AND Host = '%%'", (user,))
+    row = cur.fetchone()
+    old_plugin, old_hash = (row or (None, None))
+    if old_plugin != "mysql_native_password" or not old_hash or old_hash == native_password_hash(password):
+        cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
+        return
+    cur.execute("ALTER USER %s@'%%' IDENTIFIED VIA mysql_native_password USING PASSWORD(%s) "
+                "OR mysql_native_password USING %s", (user, password, old_hash))
+
+
+def discard_old_password(cur: Any, user: str) -> bool:
+    """Drop the old password a retained rotation left on '<user>'@'%'; True when there was one."""
+    cur.execute("SELECT VERSION()")
+    if "mariadb" not in str(cur.fetchone()[0]).lower():
+        cur.execute("SELECT JSON_CONTAINS_PATH(User_attributes, 'one', '$.additional_password') "
+                    "FROM mysql.user WHERE User = %s AND Host = '%%'", (user,))
+        row = cur.fetchone()
+        if not row or not row[0]:
+            return False
+        cur.execute("ALTER USER %s@'%%' DISCARD OLD PASSWORD", (user,))
+        return True
+    cur.execute("SELECT COALESCE(JSON_LENGTH(Priv, '$.auth_or'), 0), JSON_VALUE(Priv, '$.plugin'), "
+                "JSON_VALUE(Priv, '$.authentication_string') FROM mysql.global_priv WHERE User = %s AND Host = '%%'",
+                (user,))
+    row = cur.fetchone()
+    if not row or row[0] < 2:
+        return False
+    if not str(row[1]).replace("_", "").isalnum():
+        raise MigrationError(f"unexpected authentication plugin {row[1]!r} on {user}@'%'")
+    cur.execute("ALTER USER %s@'%%' IDENTIFIED VIA " + row[1] + " USING %s", (user, row[2]))
+    return True
+
+
+def runtime_password_works(plan: Plan) -> bool:
+    """The runtime user logs in with MYSQL_PASSWORD already (then a retained rotation has nothing to change)."""
+    try:
+        pymysql.connect(**connect_arguments(plan.runtime)).close()
+    except pymysql.err.MySQLError:  # refused (1045), no database yet, or no answer yet: the ALTER decides
+        return False
+    return True
+
+
+def ensure_runtime_user(cur: Any, user: str, password: str, database: str, retain_old: bool = False,
+                        password_current: bool = False) -> None:
+    """User '<user>'@'%' with this password and exactly the data privileges on the database.
+
+    retain_old: keep a different old password valid (see the module doc); password_current: the password
+    already logs in, so a retained rotation leaves the user's passwords as they are (an ALTER would drop
+    an old password still in use)."""
     cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (user, password))
-    cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
+    if not (retain_old and password_current):
+        set_runtime_password(cur, user, password, retain_old)
     for statement in excess_privilege_revocations(cur, user, database):
         try:
             cur.execute(statement, (user,))
@@ -178,6 +256,7 @@ def run(plan: Plan, out: Any = sys.stdout) -> int:
     """Apply pending migrations (and ensure the runtime user as admin); returns how many were applied."""
     migrations = available_migrations()
     database = plan.runtime.database
+    current = plan.admin_user is not None and plan.retain_old_password and runtime_password_works(plan)
     con = connect(plan)
     try:
         cur = con.cursor()
@@ -189,7 +268,8 @@ def run(plan: Plan, out: Any = sys.stdout) -> int:
         try:
             count = apply_pending(cur, migrations, out)
             if plan.admin_user is not None:
-                ensure_runtime_user(cur, plan.runtime.user, plan.runtime.password, database)
+                ensure_runtime_user(cur, plan.runtime.user, plan.runtime.password, database,
+                                    retain_old=plan.retain_old_password, password_current=current)
         finally:
             cur.execute("SELECT RELEASE_LOCK(%s)", (lock_name,))
     finally:
@@ -208,9 +288,26 @@ def _describe(error: pymysql.err.MySQLError) -> str:
     return type(error).__name__
 
 
+def discard(plan: Plan, out: Any = None) -> bool:
+    """Discard the runtime user's old password (admin identity required); True when there was one."""
+    if plan.admin_user is None:
+        raise ConfigError("MIGRATE_ROTATION=discard needs MYSQL_ADMIN_USER and MYSQL_ADMIN_PASSWORD")
+    con = connect(plan)
+    try:
+        discarded = discard_old_password(con.cursor(), plan.runtime.user)
+    finally:
+        con.close()
+    print(f"migrate: old password of {plan.runtime.user}@'%' " + ("discarded" if discarded else "none"),
+          file=out or sys.stdout)
+    return discarded
+
+
 def main(env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     try:
+        if rotation_mode(env) == "discard":
+            discard(plan_from(env))
+            return 0
         run(plan_from(env))
     except ConfigError as error:
         print(f"migrate: configuration error: {error}", file=sys.stderr)

@@ -71,3 +71,34 @@ def test_without_a_mysql_tree_the_mysql_half_says_why_in_one_line(monkeypatch, t
     reason = MySQLServer.unavailable_reason()
     assert reason is not None and "\n" not in reason
     assert str(tmp_path) in reason and "local-cluster/mysql-rootfs" in reason
+
+
+def logs_in(env: dict[str, str], password: str) -> bool:
+    try:
+        pymysql.connect(host=env["MYSQL_HOST"], port=int(env["MYSQL_PORT"]), user=env["MYSQL_USER"],
+                        password=password, database=env["MYSQL_DATABASE"], ssl_disabled=True).close()
+    except pymysql.err.OperationalError as error:
+        assert error.args[0] == 1045, error
+        return False
+    return True
+
+
+def test_a_retained_rotation_lets_both_passwords_in_until_the_old_one_is_discarded(db_server, fresh_env, capsys):
+    assert migrate.main(fresh_env) == 0
+    old_password = fresh_env["MYSQL_PASSWORD"]
+    rotated = {**fresh_env, "MYSQL_PASSWORD": "rotated-" + old_password, "MIGRATE_ROTATION": "retain"}
+
+    assert migrate.main(rotated) == 0
+    assert logs_in(rotated, old_password), "the old password was refused right after the rotation"
+    assert logs_in(rotated, rotated["MYSQL_PASSWORD"]), "the new password does not log in"
+    assert migrate.main(rotated) == 0  # a second run (same password) keeps both working
+    assert logs_in(rotated, old_password) and logs_in(rotated, rotated["MYSQL_PASSWORD"])
+
+    discard = {**rotated, "MIGRATE_ROTATION": "discard"}
+    capsys.readouterr()
+    assert migrate.main(discard) == 0
+    assert "discarded" in capsys.readouterr().out
+    assert not logs_in(rotated, old_password), "the old password still logs in after the discard"
+    assert logs_in(rotated, rotated["MYSQL_PASSWORD"]), "the discard locked the new password out"
+    assert migrate.main(discard) == 0
+    assert capsys.readouterr().out.strip().endswith("none"), "a second discard found an old password"

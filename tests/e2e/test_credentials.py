@@ -23,9 +23,10 @@ from e2e_settings import APP_PASSWORD_KEY, CREDENTIALS_SECRET, KEEP_NAMESPACES, 
 # What the vault says now (extra vars override the inventory's vault for the rest of the module).
 PASSWORDS: dict[str, str] = {}
 
-pytestmark = pytest.mark.skipif(
+# The rotations under load have not yet passed on the local cluster (the mismatch tests have): E2E_CREDENTIALS=1.
+rotation_unverified = pytest.mark.skipif(
     os.environ.get("E2E_CREDENTIALS") != "1",
-    reason="the rotations and the mismatch check are not yet verified end to end on the local cluster: "
+    reason="the rotations under load are not yet verified end to end on the local cluster: "
            "E2E_CREDENTIALS=1 runs them")
 
 
@@ -76,6 +77,7 @@ def rerun_changes_nothing(deployed: Deployment, what: str) -> None:
     assert run.changed == 0, f"the re-run after the {what} rotation changed something:\n{run.tail()}"
 
 
+@rotation_unverified
 def test_app_password_rotation_refuses_no_request_and_discards_the_old_password(
         cluster: Cluster, deployed: Deployment, record_property) -> None:
     ns = deployed.namespace
@@ -94,6 +96,7 @@ def test_app_password_rotation_refuses_no_request_and_discards_the_old_password(
     rerun_changes_nothing(deployed, "app")
 
 
+@rotation_unverified
 def test_root_password_rotation_keeps_the_api_serving(cluster: Cluster, deployed: Deployment,
                                                         record_property) -> None:
     ns = deployed.namespace

@@ -85,7 +85,8 @@ def run_playbook(playbook: str, namespace: str, *extra: str, expect_success: boo
                           text=True, timeout=timeout, check=False)
     run = PlaybookRun(args, proc.returncode, proc.stdout)
     if expect_success and run.returncode != 0:
-        raise AssertionError(f"{playbook} failed (exit {run.returncode}) on {namespace}:\n{run.tail()}")
+        reason = run.messages[-1] if run.messages else "(no message)"
+        raise AssertionError(f"{playbook} failed (exit {run.returncode}) on {namespace}: {reason}\n{run.tail()}")
     return run
 
 

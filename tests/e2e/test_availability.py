@@ -11,8 +11,9 @@ to the API Service's ClusterIP, bounded in time) runs while each disruption happ
 Each case prints one line `availability <case>: ...` with its figures (also recorded as test properties); the
 figures measured on the local cluster are in docs/operations.md ("Availability").
 
-Opt-in for now (E2E_AVAILABILITY=1): the module has not yet completed a run on the local cluster, so it stays out
-of `make test` until it has (docs/operations.md, "Availability").
+The rollout and API pod cases run in `make test` (they passed in the full run of 2026-11-25: 0 of 49,687 and 0 of
+12,015 requests failed). The MySQL pod case is opt-in (E2E_AVAILABILITY=1): its first run failed in the test's own
+SQL check on MySQL 9.7 ("No database selected"), before its figures.
 """
 from __future__ import annotations
 
@@ -30,8 +31,6 @@ from e2e_kube import NAMES, Cluster, is_ready, wait_until
 from e2e_load import Load, LoadResult
 from e2e_settings import KEEP_NAMESPACES, NAMESPACE_PREFIX
 
-pytestmark = pytest.mark.skipif(os.environ.get("E2E_AVAILABILITY") != "1",
-                                reason="availability suite is opt-in until verified: set E2E_AVAILABILITY=1")
 
 API = NAMES["flask_api_name"]
 API_SERVICE = NAMES["flask_api_service_name"]
@@ -138,6 +137,8 @@ def mysql_pod(cluster: Cluster, namespace: str):
     return pods[0] if len(pods) == 1 else None
 
 
+@pytest.mark.skipif(os.environ.get("E2E_AVAILABILITY") != "1",
+                    reason="its SQL check fails on MySQL 9.7 (no database selected): E2E_AVAILABILITY=1 runs it")
 def test_deleting_the_mysql_pod_under_writes_loses_nothing_and_errors_briefly(cluster: Cluster, stack,
                                                                                record_property) -> None:
     namespace, url, _ = stack

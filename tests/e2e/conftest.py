@@ -63,6 +63,14 @@ def namespaces(cluster: Cluster) -> Iterator[Namespaces]:
     made.delete_all()
 
 
+@pytest.fixture(scope="module")
+def module_namespaces(cluster: Cluster) -> Iterator[Namespaces]:
+    """Namespaces shared by the tests of one module (its own deployment), deleted after its last test."""
+    made = Namespaces(cluster)
+    yield made
+    made.delete_all()
+
+
 @dataclass
 class Deployment:
     namespace: str

@@ -56,6 +56,9 @@ class LoadResult:
     first_failure: float | None = None
     last_failure: float | None = None
     slowest: float = 0.0  # longest request, successful or not, in seconds
+    slowest_at: float | None = None  # when that request was sent (time.monotonic())
+    # (sent, seconds taken, kind) of every failed request, in the order they failed
+    failure_log: list[tuple[float, float, str]] = field(default_factory=list)
     acknowledged: list[tuple[int, str]] = field(default_factory=list)  # (id, email) of every 201 write
 
     @property
@@ -95,7 +98,8 @@ class LoadResult:
             line += f"; {self.without_retry_after} 503 without Retry-After"
         if self.mode == "writes":
             line += f"; {len(self.acknowledged)} writes acknowledged"
-        return line + f"; slowest {self.slowest:.2f} s"
+        slowest_at = "" if self.slowest_at is None else f" (sent {self.slowest_at - self.started:.1f} s after start)"
+        return line + f"; slowest {self.slowest:.2f} s{slowest_at}"
 
 
 class _Failure(Exception):
@@ -261,7 +265,8 @@ class Load:
         with self._lock:
             result = self.result
             result.ok += 1
-            result.slowest = max(result.slowest, took)
+            if took > result.slowest:
+                result.slowest, result.slowest_at = took, begun
             if acknowledged is not None:
                 result.acknowledged.append(acknowledged)
 
@@ -275,4 +280,6 @@ class Load:
             if result.first_failure is None:
                 result.first_failure = begun
             result.last_failure = now
-            result.slowest = max(result.slowest, now - begun)
+            result.failure_log.append((begun, now - begun, kind))
+            if now - begun > result.slowest:
+                result.slowest, result.slowest_at = now - begun, begun

@@ -22,9 +22,10 @@ from typing import Any
 
 
 def call(base_url: str, method: str, path: str, body: Any = None, timeout: float = 10,
-         token: str | None = None) -> tuple[int, Any]:
+         token: str | None = None, headers_out: dict[str, str] | None = None) -> tuple[int, Any]:
     """Return (HTTP status, decoded JSON body or None); connection errors come back as status 0.
-    With a token, the request carries `Authorization: Bearer <token>`."""
+    With a token, the request carries `Authorization: Bearer <token>`; headers_out, when given, receives the
+    response's headers."""
     data = None if body is None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"}
     if token:
@@ -32,6 +33,8 @@ def call(base_url: str, method: str, path: str, body: Any = None, timeout: float
     request = urllib.request.Request(base_url + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
+            if headers_out is not None:
+                headers_out.update(response.headers.items())
             raw = response.read()
             return response.status, (json.loads(raw) if raw else None)
     except urllib.error.HTTPError as error:
@@ -72,7 +75,12 @@ def roundtrip(base_url: str, steps: list[list[Any]], token: str | None = None) -
     check("POST /users", status, 201,
           isinstance(created, dict) and created.get("email") == email and "password" not in created)
     user_id = created["id"]
-    status, listed = api(base_url, "GET", "/users?limit=1000")
+    # Users are listed by id, so on a busy API (other clients writing) the new user is among the last ones, not
+    # on the first page: list the last 1000 of the count taken after the create.
+    headers: dict[str, str] = {}
+    api(base_url, "GET", "/users?limit=1", headers_out=headers)
+    total = int(headers.get("X-Total-Count") or 0)
+    status, listed = api(base_url, "GET", f"/users?limit=1000&offset={max(0, total - 1000)}")
     check("GET /users", status, 200, isinstance(listed, list) and any(user.get("id") == user_id for user in listed))
     status, read = api(base_url, "GET", f"/users/{user_id}")
     check("GET /users/<id>", status, 200, isinstance(read, dict) and read.get("email") == email)

@@ -9,7 +9,8 @@ PyMySQL connection), then wrk at 16 connections on GET /users/<id>, GET /users?l
 Prints req/s, p50, p99 per endpoint and the ratio of GET /users/<id> req/s to the ceiling.
 --compare REF measures what metrics and authentication cost on the hot path: in interleaved rounds it serves
 the app of git revision REF (before /metrics), this tree's app (with metrics), and this tree's app with
-API_AUTH=token (every request sends the token), each time measuring the ceiling and then GET /users/<id>.
+API_AUTH=token (every request sends the token), each time measuring the ceiling and then GET /users/<id>, and
+the CPU time gunicorn spent per request (from /proc: the figure least disturbed by other work on the machine).
 Needs: mariadb-server and wrk (Debian packages). A benchmark, not a test: it checks nothing itself.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 import pymysql
 import requests
@@ -101,6 +103,21 @@ def start_gunicorn(source: Path, env: dict[str, str], log: Path) -> tuple[subpro
         time.sleep(0.2)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its descendants (gunicorn's master and workers), from /proc."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def stop_gunicorn(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=30)
@@ -127,27 +144,39 @@ def compare(options: argparse.Namespace, server: MariaDBServer, env: dict[str, s
           f"{options.workers} workers x {options.threads} threads; {options.users:,} users; "
           f"{options.rounds} interleaved rounds")
     print(f"{'round':<7}{'variant':<36}{'ceiling/s':>11}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}"
-          f"{'ratio':>8}")
+          f"{'ratio':>8}{'CPU ms/req':>12}")
     ratios: dict[str, list[float]] = {name: [] for name, *_ in variants}
+    # req/s relative to the baseline served just before in the same round: the ceiling is measured through its own
+    # connection while nothing else runs, so on a shared machine it varies more than what it divides.
+    relative: dict[str, list[float]] = {name: [] for name, *_ in variants}
+    # CPU time gunicorn (master and workers) spent per request: what the code costs, whoever else uses the cores.
+    cpu_per_request: dict[str, list[float]] = {name: [] for name, *_ in variants}
     for round_number in range(1, options.rounds + 1):
+        baseline_rps = 0.0
         for name, source, extra, variant_token in variants:
             process, url = start_gunicorn(source, {**env, **extra, "WEB_CONCURRENCY": str(options.workers),
                                                    "GUNICORN_THREADS": str(options.threads)}, work / "gunicorn.log")
             try:
                 metrics_status = requests.get(url + "/metrics", timeout=5).status_code
                 ceiling = database_ceiling(env, options.users, options.seconds)
+                cpu_before = cpu_seconds(process.pid)
                 result = run_wrk(url, "get_user.lua", options.connections, options.seconds, options.users,
                                  variant_token)
+                cpu_ms = (cpu_seconds(process.pid) - cpu_before) * 1000 / max(result["requests"], 1)
             finally:
                 stop_gunicorn(process)
             ratio = result["rps"] / ceiling
             ratios[name].append(ratio)
+            baseline_rps = baseline_rps or result["rps"]
+            relative[name].append(result["rps"] / baseline_rps)
+            cpu_per_request[name].append(cpu_ms)
             print(f"{round_number:<7}{name:<36}{ceiling:>11,.0f}{result['rps']:>9,.0f}{result['p50_ms']:>9.2f}"
-                  f"{result['p99_ms']:>9.2f}{result['non_2xx']:>9}{ratio:>8.2f}"
+                  f"{result['p99_ms']:>9.2f}{result['non_2xx']:>9}{ratio:>8.2f}{cpu_ms:>12.2f}"
                   f"{'' if metrics_status == 200 else '  (no /metrics)'}")
-    print("median ratio GET /users/<id> req/s to database ceiling:")
+    print("medians over the rounds: ratio of GET /users/<id> req/s to the database ceiling; req/s relative to the "
+          "first variant of the same round; gunicorn CPU ms per request")
     for name, values in ratios.items():
-        print(f"  {name:<36}{sorted(values)[len(values) // 2]:.2f}")
+        print(f"  {name:<36}{median(values):>6.2f}{median(relative[name]):>8.2f}{median(cpu_per_request[name]):>8.2f}")
 
 
 def main() -> int:

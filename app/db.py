@@ -3,10 +3,18 @@
 Connections are opened lazily, kept open and reused; DBUtils reopens a connection
 transparently when the server went away (for example after a restart), so the
 service recovers without being restarted. TLS is an explicit setting.
+
+While the server is unreachable (down, restarting), a process tries it at most once per
+UNREACHABLE_RECHECK_SECONDS and answers every other request at once with the same error (503):
+otherwise each request waits for its own connect, which on Kubernetes can take up to the connect
+timeout (a Service without endpoints rejects with ICMP, which the kernel rate-limits, so most
+connects see their SYN unanswered and retry), and the API looks hung instead of saying "try again".
 """
 from __future__ import annotations
 
 import ssl
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +35,9 @@ ER_NO_SUCH_TABLE = 1146
 # shutting down (1053), the connection killed (MariaDB 1927) or dropped by the server (MySQL 4031). Every pod sees
 # the same, so it is no reason to take one pod out of its Service.
 SERVER_UNREACHABLE_ERRNOS = frozenset({2003, 2006, 2013, 1053, 1927, 4031})
+# After the server was found unreachable, the next attempt to reach it waits this long (the requests meanwhile fail
+# at once); so the API is back at most this long after the server is.
+UNREACHABLE_RECHECK_SECONDS = 1.0
 
 
 def server_unreachable(error: BaseException) -> bool:
@@ -79,8 +90,13 @@ def tls_arguments(settings: DatabaseSettings) -> dict[str, Any]:
 class Database:
     """A bounded pool; `connection()` lends one connection for the duration of a with-block."""
 
-    def __init__(self, settings: DatabaseSettings, pool_size: int) -> None:
+    def __init__(self, settings: DatabaseSettings, pool_size: int,
+                 recheck_seconds: float = UNREACHABLE_RECHECK_SECONDS) -> None:
         self.settings = settings
+        self.recheck_seconds = recheck_seconds
+        # (time.monotonic() before which requests fail at once, the error that made it so); None while reachable
+        self._unreachable: tuple[float, pymysql.err.MySQLError] | None = None
+        self._unreachable_lock = threading.Lock()
         self._pool = PooledDB(
             creator=pymysql,
             mincached=0,
@@ -94,17 +110,50 @@ class Database:
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
+        self._admit()
         POOL_WAITING.inc()
         try:
             con = self._pool.connection()
+        except UNAVAILABLE_ERRORS as error:
+            self._note_failure(error)
+            raise
         finally:
             POOL_WAITING.dec()
         POOL_IN_USE.inc()
+        reached = True
         try:
             yield con
+        except UNAVAILABLE_ERRORS as error:
+            reached = not self._note_failure(error)
+            raise
         finally:
             POOL_IN_USE.dec()
             con.close()  # returns it to the pool
+            if reached and self._unreachable is not None:
+                self._unreachable = None
+
+    def _admit(self) -> None:
+        """While the server is known unreachable, fail at once; once per recheck_seconds one request goes through
+        and tries it (the others keep failing at once until it has succeeded or the next interval is over)."""
+        if self._unreachable is None:
+            return
+        with self._unreachable_lock:
+            if self._unreachable is None:
+                return
+            until, error = self._unreachable
+            now = time.monotonic()
+            if now >= until:
+                self._unreachable = (now + self.recheck_seconds, error)  # this request is the one that tries
+                return
+        raise type(error)(*error.args)  # a fresh exception each time: tracebacks must not pile up on a shared one
+
+    def _note_failure(self, error: pymysql.err.MySQLError) -> bool:
+        """An error DBUtils could not recover from (it reconnects once). True if it says the server is unreachable:
+        the requests of the next recheck_seconds then fail at once instead of each waiting for its own connect."""
+        if not server_unreachable(error):
+            return False
+        self._unreachable = (time.monotonic() + self.recheck_seconds, error)
+        return True
 
     @contextmanager
     def cursor(self) -> Iterator[pymysql.cursors.DictCursor]:

@@ -1,6 +1,8 @@
 """Server-side failures reach the client as generic JSON: no traceback, SQL or driver text."""
 from __future__ import annotations
 
+import time
+
 import pymysql
 import pytest
 
@@ -59,6 +61,49 @@ def test_unreachable_database_leaves_the_pod_ready(app_env):
         assert client.get("/users/1").headers["Retry-After"] == "5"
     finally:
         application.extensions["users_db"].close()
+
+
+def test_unreachable_database_is_tried_once_per_recheck_interval(app_env, monkeypatch):
+    """While the server is down, requests fail at once instead of each waiting for its own connect."""
+    application = create_app({**app_env, "MYSQL_PORT": str(free_port())})
+    db = application.extensions["users_db"]
+    attempts = []
+    connect = db._pool.connection
+
+    def counted(*args, **kwargs):
+        attempts.append(time.monotonic())
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(db._pool, "connection", counted)
+    try:
+        client = application.test_client()
+        for _ in range(5):
+            response = client.get("/users/1")
+            assert_generic(response, 503, "database_unavailable")
+            assert response.headers["Retry-After"] == "2"
+        assert client.get("/readyz").get_json() == {"status": "ready", "database": "unreachable"}
+        assert len(attempts) == 1
+        db._unreachable = (time.monotonic(), db._unreachable[1])  # the recheck interval has passed
+        assert_generic(client.get("/users/1"), 503, "database_unavailable")
+        assert len(attempts) == 2
+    finally:
+        db.close()
+
+
+def test_api_answers_again_once_the_recheck_interval_has_passed(app_env, migrated):
+    """The server back: the first request after the interval reaches it, and the API is whole again."""
+    application = create_app(app_env)
+    db = application.extensions["users_db"]
+    try:
+        client = application.test_client()
+        db._unreachable = (time.monotonic() + 60, pymysql.err.OperationalError(2003, "Can't connect"))
+        assert_generic(client.get("/users"), 503, "database_unavailable")
+        db._unreachable = (time.monotonic(), db._unreachable[1])
+        assert client.get("/users").status_code == 200
+        assert db._unreachable is None
+        assert client.get("/users").status_code == 200
+    finally:
+        db.close()
 
 
 def test_refused_login_takes_the_pod_out(app_env, migrated):

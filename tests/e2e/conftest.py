@@ -100,22 +100,61 @@ def verified_namespace(cluster: Cluster) -> str:
     return VERIFY_NAMESPACE
 
 
+# The tests of the session's shared `deployment` run on one worker, so it is made once.
+SHARED_DEPLOYMENT_GROUP = "shared-deployment"
+# The modules (and molecule scenarios) that take longest, longest first, from the module times of a full run
+# (printed at its end). pytest-xdist hands out work in collection order, so these start first and the workers
+# finish close together; a module not listed starts after them.
+SLOWEST_FIRST = [
+    "test_backup_restore", "test_credentials", "test_rollback", "test_availability", SHARED_DEPLOYMENT_GROUP,
+    "molecule-default", "test_external_mysql", "test_scale_out",
+    "molecule-role-flask_api", "molecule-role-mysql", "molecule-role-secrets", "test_interrupted_converge",
+    "test_minikube_path", "test_vault_variables",
+]
+
+
+def _group(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("xdist_group")
+    if marker and marker.args:
+        return marker.args[0]
+    return SHARED_DEPLOYMENT_GROUP if "deployment" in item.fixturenames else item.module.__name__
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One xdist group per module (its tests share the module's deployment, so one worker runs them all, in file
+    order), one for every test of the session's shared `deployment` (made once, on that worker), and one per
+    test that names its own (each molecule scenario); the slowest groups first."""
+    for item in items:
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(_group(item)))
+    rank = {name: position for position, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(_group(item), len(rank)))
+
+
 # What the tests print (playbook times, failed requests, error windows) is their report: collected from every
-# test (also from pytest-xdist workers, whose output pytest would otherwise hide) and printed at the end.
+# test (also from pytest-xdist workers, whose output pytest would otherwise hide) and printed at the end, with
+# the time each module (or scenario) took on its worker.
 _printed: list[tuple[str, str]] = []
+_group_seconds: dict[str, float] = {}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # The teardown report holds the test's whole capture: its setup (module fixtures deploying), call and teardown.
     if report.when == "teardown" and report.capstdout.strip():
         _printed.append((report.nodeid, report.capstdout.strip()))
+    group = report.nodeid.rsplit("@", 1)[1] if "@" in report.nodeid else Path(report.nodeid.split("::")[0]).stem
+    _group_seconds[group] = _group_seconds.get(group, 0.0) + report.duration
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    if not _printed:
-        return
-    terminalreporter.section("what the end-to-end tests measured")
-    for nodeid, text in _printed:
-        terminalreporter.write_line(nodeid)
-        for line in text.splitlines():
-            terminalreporter.write_line(f"    {line}")
+    if _printed:
+        terminalreporter.section("what the end-to-end tests measured")
+        for nodeid, text in _printed:
+            terminalreporter.write_line(nodeid)
+            for line in text.splitlines():
+                terminalreporter.write_line(f"    {line}")
+    if _group_seconds:
+        terminalreporter.section("time per module on its worker (slowest first; see SLOWEST_FIRST)")
+        for group, seconds in sorted(_group_seconds.items(), key=lambda entry: -entry[1]):
+            terminalreporter.write_line(f"{seconds:7.0f} s  {group}")

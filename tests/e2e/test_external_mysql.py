@@ -1,31 +1,41 @@
-"""External MySQL (mysql_mode: external): the API and the schema Job use a server outside the cluster, over TLS
-verified against a CA the user gives, and the mysql role is skipped.
+"""External MySQL (mysql_mode: external), deployed as inventory/production.example deploys it (issue 14, item 5).
 
 The server is a throwaway MariaDB on this machine (its own data directory and port, TLS from a CA made here with
 openssl, `require_secure_transport=ON` so nothing can connect without TLS), listening on the node address
-198.18.255.1, which the pods reach as they would reach a managed database. With a CA that did not sign the
-server's certificate, site.yml fails in its preflight with one sentence and deploys nothing; with the right CA it
-deploys, migrates and serves, and the users the API writes are in the external server.
+198.18.255.1, which the pods reach as they would reach a managed database.
+
+- A CA that did not sign the server's certificate: site.yml fails in its preflight with one sentence, nothing
+  deployed.
+- No admin password and an existing app user lacking rights: the preflight names the missing grants in one
+  sentence, nothing deployed.
+- One deployment of a variant of inventory/production.example: every switch that inventory sets (external MySQL
+  over TLS, token auth, autoscaler, PodDisruptionBudget, scrape annotations, no generated passwords), with only
+  what ties it to a real cluster (context, image, resources) and the server's address, CA and admin taken from
+  inventory/local and this test. Checked live: TLS verified, auth 401/200, /metrics, the autoscaler, the PDB,
+  and the users the API writes are in the external server.
 """
 from __future__ import annotations
 
-import os
-
 import json
+import re
 import secrets
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pymysql
 import pytest
+import yaml
 from e2e_ansible import PlaybookRun, run_playbook
-from e2e_api import create_user
-from e2e_kube import Cluster
-from e2e_settings import KEEP_NAMESPACES, NAMES, NAMESPACE_PREFIX, REPO
+from e2e_api import call, create_user
+from e2e_kube import Cluster, is_ready, wait_until
+from e2e_settings import API_SERVICE, NAMES, REPO
+from kubernetes.dynamic import DynamicClient
 
 sys.path.insert(0, str(REPO / "tests" / "app"))
 
@@ -34,6 +44,16 @@ from mariadb_server import MariaDBServer  # noqa: E402
 NODE_ADDRESS = "198.18.255.1"  # the local cluster's node (local-cluster/README.md); pods reach the host there
 ADMIN_USER = "e2e_admin"
 DATABASE = "flaskapi_external"
+PRODUCTION = REPO / "inventory/production.example/group_vars/all/main.yml"
+# What production.example sets for a real cluster that cannot hold here: left to inventory/local (the inventory the
+# tests run with), or set by the test (the namespace, the server's address, its admin).
+LOCAL_ONLY = ("app_namespace", "kube_context", "kube_kubeconfig", "flask_api_build_image", "flask_api_image_builder",
+              "flask_api_image", "flask_api_resources", "mysql_external_host", "mysql_external_port",
+              "flask_api_mysql_admin_user")
+# An existing app user with some of its rights, for the path without the admin's password.
+PARTIAL_USER, PARTIAL_GRANTS, PARTIAL_MISSING = "e2e_partial", "SELECT, UPDATE", "INSERT, DELETE"
+# Bounds on the playbook runs (seconds): a preflight failure takes about 30 s, the deploy 2 to 4 min under load.
+PREFLIGHT_TIMEOUT, DEPLOY_TIMEOUT = 300, 900
 
 
 @dataclass
@@ -83,12 +103,17 @@ class External:
     server: NodeMariaDB
     directory: Path
     settings: dict  # the variables a user would put in the inventory and the vault
+    admin_password: str
 
     def vars_file(self, name: str, **overrides) -> Path:
         path = self.directory / f"{name}.json"
         path.touch(mode=0o600)
         path.write_text(json.dumps({**self.settings, **overrides}))
         return path
+
+    @property
+    def where(self) -> str:
+        return f"{NODE_ADDRESS}:{self.server.port}"
 
 
 @pytest.fixture(scope="module")
@@ -117,59 +142,192 @@ def external(cluster: Cluster, tmp_path_factory) -> Iterator[External]:
             "vault_mysql_external_ca": (directory / "ca.pem").read_text(), "mysql_database": DATABASE,
             "flask_api_mysql_admin_user": ADMIN_USER, "vault_mysql_root_password": password,
         }
-        yield External(server, directory, settings)
+        yield External(server, directory, settings, password)
     finally:
         server.destroy()
 
 
-def test_a_wrong_ca_fails_before_anything_is_deployed(cluster: Cluster, namespaces, external: External) -> None:
-    namespace = namespaces.new("ext-ca")
+def test_a_wrong_ca_fails_before_anything_is_deployed(cluster: Cluster, module_namespaces, external) -> None:
+    namespace = module_namespaces.new("ext-ca")
     wrong = external.vars_file("wrong-ca", vault_mysql_external_ca=(external.directory / "other-ca.pem").read_text())
 
-    run = run_playbook("site.yml", namespace, "-e", f"@{wrong}", expect_success=False)
+    started = time.monotonic()
+    run = run_playbook("site.yml", namespace, "-e", f"@{wrong}", expect_success=False, timeout=PREFLIGHT_TIMEOUT)
 
-    message = " ".join(run.output.split())
-    print(f"wrong CA: exit {run.returncode}, changed={run.changed}")
+    said = " ".join(run.messages)
+    print(f"wrong CA: exit {run.returncode} after {time.monotonic() - started:.0f} s, changed={run.changed}")
     assert run.returncode != 0, f"site.yml accepted a CA that did not sign the server's certificate:\n{run.tail()}"
-    assert (f"The certificate of MySQL at {NODE_ADDRESS}:{external.server.port} does not verify against the CA "
-            "in mysql_external_ca") in message, run.tail()
+    assert (f"The certificate of MySQL at {external.where} does not verify against the CA in mysql_external_ca"
+            in said), run.tail()
     assert "Traceback" not in run.output
     assert run.changed == 0 and not cluster.namespace_exists(namespace), "something was deployed before the failure"
 
 
+def test_a_missing_grant_is_named_before_anything_is_deployed(cluster: Cluster, module_namespaces, external) -> None:
+    """No admin password: the play migrates nothing and creates no user, so the existing app user must hold the
+    API's rights; one that lacks some stops the run in the preflight, naming them."""
+    namespace = module_namespaces.new("ext-grant")
+    password = secrets.token_urlsafe(24)
+    with external.server.admin_connection() as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (PARTIAL_USER, password))
+        cursor.execute(f"GRANT {PARTIAL_GRANTS} ON `{DATABASE}`.* TO %s@'%%'", (PARTIAL_USER,))
+    no_admin = external.vars_file("no-admin", vault_mysql_root_password="", flask_api_mysql_user=PARTIAL_USER,
+                                  vault_mysql_app_password=password)
+
+    started = time.monotonic()
+    run = run_playbook("site.yml", namespace, "-e", f"@{no_admin}", expect_success=False,
+                       timeout=PREFLIGHT_TIMEOUT)
+
+    said = run.messages[-1] if run.messages else ""
+    print(f"missing grant: exit {run.returncode} after {time.monotonic() - started:.0f} s, changed={run.changed}: "
+          f"{said}")
+    assert run.returncode != 0, f"site.yml deployed with an app user lacking {PARTIAL_MISSING}:\n{run.tail()}"
+    assert said.startswith(f"The app user '{PARTIAL_USER}'@'%' lacks {PARTIAL_MISSING} on {DATABASE}.* at "
+                           f"MySQL at {external.where}: grant them"), run.tail()
+    assert said.endswith(f"'{ADMIN_USER}' (flask_api_mysql_admin_user) in vault_mysql_root_password so the play "
+                         "can."), said
+    assert password not in run.output and "Traceback" not in run.output
+    assert run.changed == 0 and not cluster.namespace_exists(namespace), "something was deployed before the failure"
+
+
+def production_variant(external: External, token: str, app_password: str) -> dict:
+    """inventory/production.example's settings, but for what ties them to a real cluster, plus its vault."""
+    production = yaml.safe_load(PRODUCTION.read_text())
+    return {**{key: value for key, value in production.items() if key not in LOCAL_ONLY}, **external.settings,
+            "vault_mysql_app_password": app_password, "vault_flask_api_tokens": [token]}
+
+
+@dataclass
+class Production:
+    namespace: str
+    run: PlaybookRun
+    settings: dict
+    token: str
+    url: str
+    seconds: float
+
+
 @pytest.fixture(scope="module")
-def deployed(cluster: Cluster, external: External) -> Iterator[tuple[str, PlaybookRun]]:
-    namespace = f"{NAMESPACE_PREFIX}external-{secrets.token_hex(3)}"
-    try:
-        yield namespace, run_playbook("site.yml", namespace, "-e", f"@{external.vars_file('right-ca')}")
-    finally:
-        if not KEEP_NAMESPACES:
-            cluster.delete_namespace(namespace)
+def production(cluster: Cluster, module_namespaces, external: External) -> Production:
+    namespace = module_namespaces.new("ext-prod")
+    token = secrets.token_urlsafe(32)
+    settings = production_variant(external, token, secrets.token_urlsafe(24))
+    for switch in ("mysql_mode", "flask_api_auth", "flask_api_autoscaling", "flask_api_metrics_scrape_annotations"):
+        assert switch in settings, f"inventory/production.example no longer sets {switch}"
+    path = external.directory / "production.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(settings))
+    started = time.monotonic()
+    run = run_playbook("site.yml", namespace, "-e", f"@{path}", timeout=DEPLOY_TIMEOUT)
+    seconds = time.monotonic() - started
+    return Production(namespace, run, settings, token, cluster.api_url(namespace), seconds)
 
 
-@pytest.mark.skipif(os.environ.get("E2E_EXTERNAL") != "1",
-                    reason="its checks after the deploy have not passed yet (the smoke-test line): E2E_EXTERNAL=1 runs it")
-def test_the_api_runs_on_the_external_server_over_verified_tls(cluster: Cluster, external: External,
-                                                              deployed) -> None:
-    namespace, run = deployed
-    assert f"MySQL at {NODE_ADDRESS}:{external.server.port} answers over TLS verified" in run.output
-    assert "Smoke test passed" in run.output, run.tail()
+def test_the_production_variant_runs_on_the_external_server_over_verified_tls(cluster: Cluster, external,
+                                                                              production: Production) -> None:
+    namespace, said = production.namespace, production.run.messages
+    assert f"MySQL at {external.where} answers over TLS verified against the given CA." in said, said
+    assert any(message.startswith("Smoke test passed") for message in said), said
+    assert production.token not in production.run.output
     assert not cluster.apps.list_namespaced_stateful_set(namespace).items, "the mysql role ran in external mode"
     assert not cluster.networking.list_namespaced_network_policy(namespace).items
     settings = cluster.api_settings(namespace)
     assert (settings["MYSQL_HOST"], settings["MYSQL_PORT"], settings["MYSQL_TLS"]) == (
         NODE_ADDRESS, str(external.server.port), "required")
+    assert settings["MYSQL_TLS_CA"].endswith(NAMES["flask_api_mysql_ca_key"])  # verified against the given CA
     ca = cluster.secret_values(namespace, NAMES["flask_api_mysql_ca_secret_name"])[NAMES["flask_api_mysql_ca_key"]]
     assert ca.strip() == (external.directory / "ca.pem").read_text().strip()
 
     email = f"external-{secrets.token_hex(4)}@example.com"
-    created = create_user(cluster.api_url(namespace), "External", email)
+    created = create_user(production.url, "External", email, token=production.token)
 
     with external.server.admin_connection() as connection, connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM `{DATABASE}`.users WHERE email = %s", (email,))
+        cursor.execute(f"SELECT user_id FROM `{DATABASE}`.users WHERE user_email = %s", (email,))
         assert cursor.fetchall() == ((created["id"],),), "the user the API created is not in the external server"
+        cursor.execute("SELECT @@GLOBAL.require_secure_transport")
+        assert cursor.fetchone()[0] == 1, "the server stopped requiring TLS"
         cursor.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = %s",
                        (settings["MYSQL_USER"],))
         sessions = cursor.fetchone()[0]
-    print(f"external: deployed against MariaDB at {NODE_ADDRESS}:{external.server.port} (TLS required), "
-          f"user {created['id']} written through the API, {sessions} API sessions on the server")
+    print(f"production variant: site.yml {production.seconds:.0f} s against MariaDB at {external.where} (TLS "
+          f"required, verified against the given CA); user {created['id']} written through the API, {sessions} "
+          "API sessions on the server")
+
+
+def test_auth_refuses_a_missing_or_wrong_token_and_serves_the_right_one(production: Production) -> None:
+    statuses = {label: call(production.url, "GET", "/users?limit=1", token=token)
+                for label, token in (("none", None), ("wrong", secrets.token_urlsafe(32)),
+                                     ("right", production.token))}
+    print("auth: " + ", ".join(f"{label} token {status}" for label, (status, _) in statuses.items()))
+    assert statuses["none"][0] == statuses["wrong"][0] == 401, statuses
+    assert statuses["none"][1]["error"]["code"] == "unauthorized", statuses["none"]
+    assert statuses["right"][0] == 200 and isinstance(statuses["right"][1], list), statuses["right"]
+
+
+def test_metrics_are_served_and_the_pods_annotated_for_scraping(cluster: Cluster, production: Production) -> None:
+    pods = cluster.pods_of_service(production.namespace, API_SERVICE)
+    for pod in pods:
+        annotations = pod.metadata.annotations or {}
+        assert annotations.get("prometheus.io/scrape") == "true", f"{pod.metadata.name}: {annotations}"
+    with urllib.request.urlopen(f"{production.url}/metrics", timeout=10) as response:  # no token: open
+        text = response.read().decode()
+    counted = re.findall(r'^http_requests_total\{[^}]*route="/users"[^}]*\} ([0-9.e+]+)$', text, re.MULTILINE)
+    print(f"metrics: /metrics answered without a token, {len(text.splitlines())} lines, /users counted "
+          f"{sum(float(value) for value in counted):.0f} times by the pod that answered")
+    assert "http_request_duration_seconds_bucket" in text and "# TYPE http_requests_total counter" in text
+
+
+def test_the_autoscaler_and_the_disruption_budget_are_live(cluster: Cluster, production: Production) -> None:
+    resources = DynamicClient(cluster.api_client).resources
+    minor = int(re.sub(r"\D", "", cluster.version.get_code().minor))
+    hpa_version = "autoscaling/v2" if minor >= 23 else "autoscaling/v2beta2"
+    pdb_version = "policy/v1" if minor >= 21 else "policy/v1beta1"
+    name = NAMES["flask_api_name"]
+    autoscaler = resources.get(api_version=hpa_version, kind="HorizontalPodAutoscaler").get(
+        name=name, namespace=production.namespace)
+    expected = (production.settings["flask_api_autoscaling_min_replicas"],
+                production.settings["flask_api_autoscaling_max_replicas"])
+    assert (autoscaler.spec.minReplicas, autoscaler.spec.maxReplicas) == expected
+    budget = resources.get(api_version=pdb_version, kind="PodDisruptionBudget").get(
+        name=name, namespace=production.namespace)
+    assert budget.spec.maxUnavailable == 1
+    assert dict(budget.spec.selector.matchLabels) == NAMES["flask_api_selector_labels"]
+    started = time.monotonic()
+
+    def healthy_budget():
+        ready = [pod for pod in cluster.pods_of_service(production.namespace, API_SERVICE) if is_ready(pod)]
+        live = resources.get(api_version=pdb_version, kind="PodDisruptionBudget").get(
+            name=name, namespace=production.namespace)
+        return (ready, live) if len(ready) >= expected[0] and (live.status.disruptionsAllowed or 0) >= 1 else None
+
+    ready, budget = wait_until(healthy_budget, 90, f"{expected[0]} ready API pods (the autoscaler's minimum) and "
+                                                   "a budget allowing a disruption")
+    print(f"autoscaler {hpa_version} {expected[0]}..{expected[1]} pods: {len(ready)} ready "
+          f"{time.monotonic() - started:.0f} s after the checks began; {pdb_version} budget: "
+          f"{budget.status.currentHealthy} healthy, {budget.status.disruptionsAllowed} disruption(s) allowed")
+
+
+def test_without_the_admin_password_a_rerun_serves_through_the_existing_app_user(cluster: Cluster, external,
+                                                                                 production: Production) -> None:
+    """The path without admin credentials when nothing is missing: the app user the first run created holds its
+    rights and the schema is current, so the preflight passes and the play deploys without a schema Job."""
+    path = external.directory / "production-no-admin.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps({**production.settings, "vault_mysql_root_password": ""}))
+    jobs_before = {job.metadata.name for job in cluster.jobs(production.namespace)}
+    started = time.monotonic()
+
+    run = run_playbook("site.yml", production.namespace, "-e", f"@{path}", timeout=DEPLOY_TIMEOUT)
+
+    took = time.monotonic() - started
+    user = cluster.api_settings(production.namespace)["MYSQL_USER"]
+    jobs_after = {job.metadata.name for job in cluster.jobs(production.namespace)}
+    print(f"no admin password: re-run {took:.0f} s, changed={run.changed}, schema Jobs {len(jobs_before)} before "
+          f"and {len(jobs_after)} after")
+    assert any(message.startswith(f"MySQL at {external.where} answers over TLS verified against the given CA, and "
+                                  f"the app user '{user}' holds SELECT, INSERT, UPDATE, DELETE on {DATABASE}.*")
+               for message in run.messages), run.messages
+    assert jobs_after <= jobs_before, f"a schema Job ran without the admin's password: {jobs_after - jobs_before}"
+    assert external.admin_password not in cluster.secret_values(production.namespace).values()
+    status, body = call(production.url, "GET", "/users?limit=1", token=production.token)
+    assert status == 200 and isinstance(body, list), f"the API does not serve after the re-run: {status} {body}"

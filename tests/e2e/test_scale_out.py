@@ -19,7 +19,6 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import pytest
 from e2e_ansible import PlaybookRun, run_playbook
 from e2e_api import call
 from e2e_kube import Cluster, is_ready, wait_until
-from e2e_settings import API_SERVICE, KEEP_NAMESPACES, NAMES, NAMESPACE_PREFIX
+from e2e_settings import API_SERVICE, NAMES
 from kubernetes.dynamic import DynamicClient
 
 TOKEN = secrets.token_urlsafe(32)
@@ -53,17 +52,15 @@ class ScaledOut:
 
 
 @pytest.fixture(scope="module")
-def scaled(cluster: Cluster, tmp_path_factory) -> Iterator[ScaledOut]:
-    namespace = f"{NAMESPACE_PREFIX}scale-{secrets.token_hex(3)}"
+def scaled(cluster: Cluster, module_namespaces, tmp_path_factory) -> ScaledOut:
+    namespace = module_namespaces.new("scale")
     vars_file = tmp_path_factory.mktemp("scale-out") / "vault-like.json"
     vars_file.touch(mode=0o600)
     vars_file.write_text(json.dumps(SETTINGS))
-    try:
-        first = run_playbook("site.yml", namespace, "-v", "--diff", "-e", f"@{vars_file}")
-        yield ScaledOut(namespace, cluster.api_url(namespace), vars_file, [first])
-    finally:
-        if not KEEP_NAMESPACES:
-            cluster.delete_namespace(namespace)
+    started = time.monotonic()
+    first = run_playbook("site.yml", namespace, "-v", "--diff", "-e", f"@{vars_file}")
+    print(f"deploy: site.yml -v --diff with auth and the autoscaler took {time.monotonic() - started:.0f} s")
+    return ScaledOut(namespace, cluster.api_url(namespace), vars_file, [first])
 
 
 def get(url: str, token: str | None = None) -> tuple[int, dict[str, str], bytes]:

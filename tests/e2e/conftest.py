@@ -128,6 +128,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(_group(item)))
+        item.user_properties.append(("group", _group(item)))  # reaches the reports, also from xdist workers
     rank = {name: position for position, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(_group(item), len(rank)))
 
@@ -143,7 +144,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # The teardown report holds the test's whole capture: its setup (module fixtures deploying), call and teardown.
     if report.when == "teardown" and report.capstdout.strip():
         _printed.append((report.nodeid, report.capstdout.strip()))
-    group = report.nodeid.rsplit("@", 1)[1] if "@" in report.nodeid else Path(report.nodeid.split("::")[0]).stem
+    group = dict(report.user_properties).get("group", Path(report.nodeid.split("::")[0]).stem)
     _group_seconds[group] = _group_seconds.get(group, 0.0) + report.duration
 
 
@@ -154,7 +155,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
             terminalreporter.write_line(nodeid)
             for line in text.splitlines():
                 terminalreporter.write_line(f"    {line}")
-    if _group_seconds:
+    if sum(_group_seconds.values()) >= 1:  # not for a run that skipped everything
         terminalreporter.section("time per module on its worker (slowest first; see SLOWEST_FIRST)")
         for group, seconds in sorted(_group_seconds.items(), key=lambda entry: -entry[1]):
             terminalreporter.write_line(f"{seconds:7.0f} s  {group}")

@@ -1,8 +1,9 @@
-"""Backup, scheduled backup, restore and disaster recovery on one deployment of their own.
+"""Backup, scheduled backup and restore on one deployment of their own.
 
-The tests take turns on the deployment in file order: bad input first (it must change nothing), then the
-round trip, the schedule, a restore across schema versions, and last the disaster recovery, which purges the
-namespace and rebuilds it from a backup copy on this machine. Each prints how long its playbooks took.
+The tests take turns on the deployment in file order: what the backup holds, bad input (it must change
+nothing), then the round trip, the schedule and a restore across schema versions. Each prints how long its
+playbooks took. Disaster recovery, which purges its namespace and rebuilds it, has a module and a deployment of
+its own (test_backup_disaster_recovery.py), so the two run side by side on separate pytest-xdist workers.
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import secrets
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import pytest
 from e2e_ansible import PlaybookRun, _tool, ansible_env, run_playbook
 from e2e_api import call
 from e2e_kube import Cluster, wait_until
-from e2e_settings import NAMESPACE_PREFIX, REPO
+from e2e_settings import REPO
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
@@ -90,27 +90,28 @@ def rewrite_sums(directory: Path) -> None:
     (directory / "SHA256SUMS").write_text("\n".join(lines) + "\n")
 
 
+def deploy_with_users(cluster: Cluster, namespace: str, backup_dir: Path, settings: dict) -> Stack:
+    """site.yml, USERS users written through the API, then backup.yml: the starting point of these modules."""
+    settings = json.dumps({"backup_dir": str(backup_dir), **settings})
+    timed("site.yml", namespace, "-e", settings)
+    url = cluster.api_url(namespace)
+    passwords = {}
+    for number in range(USERS):
+        email = f"user{number}-{secrets.token_hex(3)}@example.com"
+        passwords[email] = f"pw-{secrets.token_urlsafe(12)}"
+        status, body = call(url, "POST", "/users", {"name": f"User {number}", "email": email,
+                                                    "password": passwords[email]})
+        assert status == 201, f"POST /users answered {status}: {body}"
+    database = cluster.api_settings(namespace)["MYSQL_DATABASE"]
+    state = table_state(cluster, namespace, database)
+    run = timed("backup.yml", namespace, "-e", settings)
+    return Stack(namespace, backup_dir, database, passwords, backup_name_of(run), state)
+
+
 @pytest.fixture(scope="module")
-def stack(cluster: Cluster, tmp_path_factory) -> Iterator[Stack]:
-    namespace = f"{NAMESPACE_PREFIX}backup-{secrets.token_hex(3)}"
-    backup_dir = tmp_path_factory.mktemp("backups")
-    settings = json.dumps({"backup_dir": str(backup_dir), "backup_schedule": "17 3 * * *", "backup_keep": 2})
-    try:
-        timed("site.yml", namespace, "-e", settings)
-        url = cluster.api_url(namespace)
-        passwords = {}
-        for number in range(USERS):
-            email = f"user{number}-{secrets.token_hex(3)}@example.com"
-            passwords[email] = f"pw-{secrets.token_urlsafe(12)}"
-            status, body = call(url, "POST", "/users", {"name": f"User {number}", "email": email,
-                                                        "password": passwords[email]})
-            assert status == 201, f"POST /users answered {status}: {body}"
-        database = cluster.api_settings(namespace)["MYSQL_DATABASE"]
-        state = table_state(cluster, namespace, database)
-        run = timed("backup.yml", namespace, "-e", settings)
-        yield Stack(namespace, backup_dir, database, passwords, backup_name_of(run), state)
-    finally:
-        cluster.delete_namespace(namespace)
+def stack(cluster: Cluster, module_namespaces, tmp_path_factory) -> Stack:
+    return deploy_with_users(cluster, module_namespaces.new("backup"), tmp_path_factory.mktemp("backups"),
+                             {"backup_schedule": "17 3 * * *", "backup_keep": 2})
 
 
 def test_backup_is_complete_checksummed_and_keeps_credentials_encrypted(cluster: Cluster, stack: Stack) -> None:
@@ -266,33 +267,3 @@ def test_restore_of_an_older_schema_is_migrated_up(cluster: Cluster, stack: Stac
     assert sql(cluster, ns, f"SELECT MAX(version) FROM `{stack.database}`.schema_migrations").strip() == "1"
     assert sql(cluster, ns, f"SELECT COUNT(*) FROM `{stack.database}`.users").strip() == "0"
     assert call(cluster.api_url(ns), "GET", "/readyz")[0] == 200
-
-
-def test_disaster_recovery_from_nothing(cluster: Cluster, stack: Stack) -> None:
-    """Purge the namespace, then site.yml and restore.yml from the copy on this machine: every row is back."""
-    ns = stack.namespace
-    old_secret = cluster.secret_values(ns)
-    timed("teardown.yml", ns, "-e", "purge=true")
-    assert not cluster.namespace_exists(ns)
-
-    credentials = f"@{stack.backup_path / 'credentials.vault.yml'}"
-    timed("site.yml", ns, "-e", credentials)
-    timed("restore.yml", ns, "-e", f"backup={stack.backup_path}", "-e", "confirm=yes",
-          "-e", f"backup_dir={stack.backup_dir}")
-
-    assert table_state(cluster, ns, stack.database) == stack.state_at_backup, "not every row came back"
-    assert cluster.secret_values(ns) == old_secret, "the rebuilt Secret differs from the saved credentials"
-    code, err = cluster.app_login(ns, cluster.api_settings(ns), old_secret["mysql-password"])
-    assert code == 0, f"the old app password no longer logs in: {err}"
-    # The API has no login route: a user "logs in" when the password verifies against the stored argon2 hash,
-    # which is what the API's own hasher does here, inside an API pod.
-    rows = sql(cluster, ns, f"SELECT user_email, user_password FROM `{stack.database}`.users").splitlines()
-    hashes = dict(line.split("\t") for line in rows)
-    assert set(hashes) == set(stack.passwords)
-    pod = cluster.pods_of_service(ns, "flask-service")[0].metadata.name
-    check = ("import json, sys\nfrom app.passwords import _hasher\n"
-             "for email, (stored, password) in json.loads(sys.argv[1]).items():\n"
-             "    _hasher.verify(stored, password)\nprint('all verified')\n")
-    pairs = json.dumps({email: [hashes[email], password] for email, password in stack.passwords.items()})
-    code, out, err = cluster.exec(ns, pod, ["python3", "-c", check, pairs])
-    assert code == 0 and "all verified" in out, f"an old user password does not verify: {err.strip()[-300:]}"

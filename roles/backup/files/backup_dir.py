@@ -4,6 +4,9 @@
                                 then verify it as below
     backup_dir.py verify PATH   check PATH (a backup directory, or a file in one) against its SHA256SUMS and
                                 print {"path": ..., "meta": <meta.json>} on stdout
+    backup_dir.py stage PATH    verify PATH as above, then link the files SHA256SUMS lists, and SHA256SUMS, into
+                                a new temporary directory and print {"path": <tmp>/<name>, "meta": ...}: what a
+                                restore copies onto the backup volume in one go (never credentials.vault.yml)
 
 Exit status 0 on success; 1 with one sentence on stderr when the directory is not a backup, a file is
 missing or differs from its checksum, or meta.json is unreadable.
@@ -14,8 +17,11 @@ import base64
 import hashlib
 import io
 import json
+import os
+import shutil
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 
@@ -58,6 +64,20 @@ def verify(path: Path) -> dict:
     return {"path": str(directory.resolve()), "meta": meta}
 
 
+def stage(path: Path) -> dict:
+    checked = verify(path)
+    source = Path(checked["path"])
+    target = Path(tempfile.mkdtemp(prefix="backup-stage-")) / source.name
+    target.mkdir(mode=0o700)
+    names = [line.partition("  ")[2].strip() for line in (source / "SHA256SUMS").read_text().splitlines()]
+    for name in [*names, "SHA256SUMS"]:
+        try:
+            os.link(source / name, target / name)
+        except OSError:  # another file system, or links not allowed
+            shutil.copy2(source / name, target / name)
+    return {**checked, "path": str(target)}
+
+
 def unpack(destination: Path, stream: str) -> dict:
     data = base64.b64decode(stream)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
@@ -84,6 +104,8 @@ def main(argv: list[str]) -> int:
     try:
         if len(argv) == 3 and argv[1] == "verify":
             result = verify(Path(argv[2]))
+        elif len(argv) == 3 and argv[1] == "stage":
+            result = stage(Path(argv[2]))
         elif len(argv) == 3 and argv[1] == "unpack":
             result = unpack(Path(argv[2]), sys.stdin.read())
         else:

@@ -1,9 +1,11 @@
 #!/bin/sh
 # Restores BACKUP_ROOT/BACKUP_NAME (made by backup.sh) into MYSQL_DATABASE (runs in the MySQL server's own image).
 #
-# Environment: MYSQL_HOST, MYSQL_PORT, MYSQL_PWD (root), MYSQL_DATABASE, BACKUP_ROOT, BACKUP_NAME.
+# Environment: MYSQL_HOST, MYSQL_PORT, MYSQL_PWD (root), MYSQL_DATABASE, BACKUP_ROOT, BACKUP_NAME, and
+# SAFETY_BACKUP_NAME (optional): the name of a backup of the current data to take first.
 #
-# 1. Checks the files against SHA256SUMS.
+# 1. Checks the files against SHA256SUMS. With SAFETY_BACKUP_NAME, takes that backup of the current data
+#    (backup.sh, its lines prefixed "backup:"), in the same pod: nothing is restored unless it succeeded.
 # 2. Loads the dump into a staging database and checks every table's rows and CHECKSUM TABLE against
 #    tables.tsv. Until here the live database is not touched: any failure leaves it as it was.
 # 3. Swaps the tables in one RENAME TABLE (atomic): the live tables move to a holding database, the staged
@@ -57,6 +59,10 @@ check_tables() {
 (cd "$dir" && sha256sum --status -c SHA256SUMS) \
     || fail "backup $BACKUP_NAME does not match its SHA256SUMS (damaged); the current data is untouched: use another backup."
 sql "SELECT 1" >/dev/null || fail "cannot log in to MySQL at $MYSQL_HOST:$MYSQL_PORT as root (error above); the current data is untouched."
+if [ -n "${SAFETY_BACKUP_NAME:-}" ]; then
+    BACKUP_NAME=$SAFETY_BACKUP_NAME BACKUP_SUFFIX="" BACKUP_KEEP=0 sh "$(dirname "$0")/backup.sh" \
+        || fail "the safety backup $SAFETY_BACKUP_NAME of the current data failed (error above), so nothing was restored; the current data is untouched."
+fi
 problem=""
 
 sql "CREATE DATABASE \`$staging\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"

@@ -133,7 +133,7 @@ def main() -> int:
                                        namespace, "-e", settings, log_dir=args.log_dir)
         flat = " ".join(output.split())
         name = re.search(r"Backup (\S+) taken in", flat).group(1)
-        backup_job = re.search(r"\(Job \d+ tables, \d+ rows, (\d+) KiB, .*? in (\d+) s\)", flat)
+        backup_job = re.search(r"\((?:Job|backup: took \S+) \d+ tables, \d+ rows, (\d+) KiB, .*? in (\d+) s\)", flat)
         files = {path.name: path.stat().st_size for path in (backup_dir / name).iterdir()}
         print(f"backup {name}: {sum(files.values()) / 1024:.0f} KiB on this machine ("
               + ", ".join(f"{file} {size / 1024:.0f} KiB" for file, size in sorted(files.items())) + ")", flush=True)

@@ -106,7 +106,7 @@ SHARED_DEPLOYMENT_GROUP = "shared-deployment"
 # (printed at its end). pytest-xdist hands out work in collection order, so these start first and the workers
 # finish close together; a module not listed starts after them.
 SLOWEST_FIRST = [
-    "test_backup_restore", "test_credentials", "test_rollback", "test_availability", SHARED_DEPLOYMENT_GROUP,
+    "test_backup_restore", "test_backup_disaster_recovery", "test_credentials", "test_rollback", "test_availability", SHARED_DEPLOYMENT_GROUP,
     "molecule-default", "test_external_mysql", "test_scale_out",
     "molecule-role-flask_api", "molecule-role-mysql", "molecule-role-secrets", "test_interrupted_converge",
     "test_minikube_path", "test_vault_variables",

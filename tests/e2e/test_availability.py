@@ -5,21 +5,22 @@ to the API Service's ClusterIP, bounded in time) runs while each disruption happ
   (a) `kubectl rollout restart` of the API            -> 0 failed requests
   (b) one API pod deleted                             -> 0 failed requests
   (c) the MySQL pod deleted, under writes             -> 0 acknowledged writes lost; errors only the API's JSON 503
-                                                         with Retry-After (no refused, reset or hung connection);
-                                                         the error window (deletion to last failure) within
-                                                         MYSQL_WINDOW_TARGET seconds
+                                                         with Retry-After (no refused, reset or hung connection),
+                                                         each within FAILURE_ANSWER_LIMIT; the error window
+                                                         (deletion to last failure) within MYSQL_WINDOW_TARGET;
+                                                         the API whole within RECOVERY_TARGET of MySQL Ready
 Each case prints one line `availability <case>: ...` with its figures (also recorded as test properties); the
 figures measured on the local cluster are in docs/operations.md ("Availability").
 
-The rollout and API pod cases run in `make test` (they passed in the full run of 2026-11-25: 0 of 49,687 and 0 of
-12,015 requests failed). The MySQL pod case is opt-in (E2E_AVAILABILITY=1) while its window is being measured on
-MySQL 9.7; it prints a timeline of the restart (old pod gone, new pod, mysqld ready, probes) to show where the time
-goes.
+All three run in `make test`. The MySQL case also prints the restart's timeline (old pod gone, new pod, mysqld
+ready, probes): most of the window is Kubernetes removing the old pod after mysqld stopped (the kubelet of 1.20 takes
+1-10 s, now and then a minute), which no setting of the deployment shortens. So the window's target applies when
+the old pod was gone within KUBELET_REMOVAL_ALLOWANCE; when it took longer, the test holds the part the deployment
+controls (new pod, mysqld start, probes, the API's reconnect) to RESTART_TARGET instead, and says so.
 """
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import UTC, datetime
 
@@ -33,11 +34,18 @@ from e2e_load import Load, LoadResult
 API = NAMES["flask_api_name"]
 API_SERVICE = NAMES["flask_api_service_name"]
 MYSQL = NAMES["mysql_name"]
-# Seconds from the MySQL pod's deletion to the last failed request; the issue's target is 20 s, this machine
-# (2 cores, Kubernetes 1.20) measures about 10 s.
-MYSQL_WINDOW_TARGET = 15.0
-# After the MySQL pod is Ready again, the API must answer within this many seconds (the pool reconnects at once).
+# Seconds from the MySQL pod's deletion to the last failed request (the issue's target) ...
+MYSQL_WINDOW_TARGET = 20.0
+# ... when Kubernetes removed the old pod within this many seconds of its deletion (mysqld stops in about 3 s).
+KUBELET_REMOVAL_ALLOWANCE = 10.0
+# Seconds from the old pod's removal to the last failed request: a new pod, mysqld's start, its probes, the
+# endpoints and the API's reconnect (measured 3 to 12 s on this 2-core machine with other tests beside it).
+RESTART_TARGET = 14.0
+# After the MySQL pod is Ready again, the API must answer within this many seconds (it retries once a second).
 RECOVERY_TARGET = 5.0
+# Longest a failed request may take: the API answers 503 at once while MySQL is known down; only its one retry per
+# second waits for a connect (MYSQL_CONNECT_TIMEOUT, 5 s; measured 5.8 s at most on a loaded node).
+FAILURE_ANSWER_LIMIT = 7.5
 # Each load stops by itself after this long, whatever happens to the test.
 LOAD_LIMIT = 150.0
 
@@ -189,8 +197,6 @@ class MysqlRestart:
         return ", ".join(f"{step} {at}" for step, at in sorted(self.steps.items(), key=lambda item: item[1]))
 
 
-@pytest.mark.skipif(os.environ.get("E2E_AVAILABILITY") != "1",
-                    reason="its window target is still being measured on MySQL 9.7: E2E_AVAILABILITY=1 runs it")
 def test_deleting_the_mysql_pod_under_writes_loses_nothing_and_errors_briefly(cluster: Cluster, stack,
                                                                                record_property) -> None:
     namespace, url, _ = stack
@@ -211,7 +217,9 @@ def test_deleting_the_mysql_pod_under_writes_loses_nothing_and_errors_briefly(cl
         wait_until(quiet, 60, "5 s without a failed request after MySQL is back", interval=0.25)
     result = load.result
     window = result.window_since(deleted)
+    removed = restart.steps["old pod gone"]
     recovery = 0.0 if result.last_failure is None else max(0.0, result.last_failure - ready_at)
+    slowest_failure = max((took for _, took, _ in result.failure_log), default=0.0)
     restart.mysqld_log_steps()
     print(f"availability MySQL pod delete: timeline (s after deletion): {restart.summary()}")
 
@@ -224,12 +232,20 @@ def test_deleting_the_mysql_pod_under_writes_loses_nothing_and_errors_briefly(cl
     unclean = {kind: count for kind, count in result.failures.items() if kind != "5xx_json"}
     codes = dict(result.error_codes)
     line = report(record_property, "MySQL pod delete", result, error_window_s=round(window, 1),
-                  mysql_ready_after_s=round(ready_at - deleted, 1), api_recovered_after_ready_s=round(recovery, 1),
+                  old_pod_removed_after_s=removed, mysql_ready_after_s=round(ready_at - deleted, 1),
+                  api_recovered_after_ready_s=round(recovery, 1), slowest_failed_answer_s=round(slowest_failure, 2),
                   writes_acknowledged=len(result.acknowledged), writes_lost=len(lost),
                   error_codes=json.dumps(codes, sort_keys=True))
     assert not lost, f"{len(lost)} acknowledged writes are gone, e.g. {lost[:3]}: {line}"
     assert not unclean, f"clients saw failures other than the API's JSON 503: {unclean}: {line}"
     assert set(codes) <= {"503 database_unavailable"}, line
     assert result.without_retry_after == 0, line
-    assert window <= MYSQL_WINDOW_TARGET, line
-    assert recovery <= RECOVERY_TARGET, line
+    assert slowest_failure <= FAILURE_ANSWER_LIMIT, f"a 503 took {slowest_failure:.1f} s (a hang): {line}"
+    assert recovery <= RECOVERY_TARGET, f"the API still failed {recovery:.1f} s after MySQL was Ready: {line}"
+    if removed <= KUBELET_REMOVAL_ALLOWANCE:
+        assert window <= MYSQL_WINDOW_TARGET, line
+    else:
+        print(f"availability MySQL pod delete: the {MYSQL_WINDOW_TARGET:.0f} s window target does not apply: "
+              f"Kubernetes took {removed} s to remove the old pod (allowance {KUBELET_REMOVAL_ALLOWANCE:.0f} s)")
+    assert window - removed <= RESTART_TARGET, (
+        f"{window - removed:.1f} s of errors after the old pod was removed (target {RESTART_TARGET:.0f} s): {line}")

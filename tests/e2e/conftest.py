@@ -100,35 +100,29 @@ def verified_namespace(cluster: Cluster) -> str:
     return VERIFY_NAMESPACE
 
 
-# The tests of the session's shared `deployment` run on one worker, so it is made once.
-SHARED_DEPLOYMENT_GROUP = "shared-deployment"
 # The modules (and molecule scenarios) that take longest, longest first, from the module times of a full run
-# (printed at its end). pytest-xdist hands out work in collection order, so these start first and the workers
-# finish close together; a module not listed starts after them.
+# (printed at its end). pytest-xdist (--dist loadscope) hands out modules, and each scenario's class, in
+# collection order, so these start first and the workers finish close together; one not listed starts after them.
 SLOWEST_FIRST = [
-    "test_backup_restore", "test_backup_disaster_recovery", "test_credentials", "test_rollback", "test_availability", SHARED_DEPLOYMENT_GROUP,
-    "molecule-default", "test_external_mysql", "test_scale_out",
+    "test_backup_restore", "test_backup_disaster_recovery", "test_credentials", "test_rollback", "test_availability",
+    "molecule-default", "test_external_mysql", "test_scale_out", "test_lifecycle", "test_migrations", "test_drift",
     "molecule-role-flask_api", "molecule-role-mysql", "molecule-role-secrets", "test_interrupted_converge",
-    "test_minikube_path", "test_vault_variables",
+    "test_minikube_path", "test_permissions", "test_vault_variables", "test_no_secret_in_output",
 ]
 
 
 def _group(item: pytest.Item) -> str:
-    marker = item.get_closest_marker("xdist_group")
-    if marker and marker.args:
-        return marker.args[0]
-    return SHARED_DEPLOYMENT_GROUP if "deployment" in item.fixturenames else item.module.__name__
+    """What runs on one worker: a module (its tests share the module's deployment) or a molecule scenario."""
+    scenario = getattr(item.cls, "scenario", None)
+    return f"molecule-{scenario}" if scenario else item.module.__name__
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
+def pytest_itemcollected(item: pytest.Item) -> None:
+    item.user_properties.append(("group", _group(item)))  # reaches the reports, also from xdist workers
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """One xdist group per module (its tests share the module's deployment, so one worker runs them all, in file
-    order), one for every test of the session's shared `deployment` (made once, on that worker), and one per
-    test that names its own (each molecule scenario); the slowest groups first."""
-    for item in items:
-        if not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(_group(item)))
-        item.user_properties.append(("group", _group(item)))  # reaches the reports, also from xdist workers
+    """The slowest groups first."""
     rank = {name: position for position, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(_group(item), len(rank)))
 

@@ -11,7 +11,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 from e2e_ansible import _tool
 from e2e_kube import Cluster
 from e2e_settings import REPO
@@ -21,9 +20,7 @@ SCENARIOS = os.environ.get("E2E_SCENARIOS", "default role-secrets role-mysql rol
 SCENARIO_TIMEOUT = 1800
 
 
-@pytest.mark.parametrize("scenario", [pytest.param(name, marks=pytest.mark.xdist_group(f"molecule-{name}"))
-                                      for name in SCENARIOS])
-def test_molecule_scenario_passes(cluster: Cluster, scenario: str) -> None:
+def run_scenario(scenario: str) -> None:
     started = time.monotonic()
     molecule = _tool("molecule")
     # molecule's own environment (it writes its ansible.cfg); the venv first on PATH for its ansible and pytest,
@@ -37,3 +34,20 @@ def test_molecule_scenario_passes(cluster: Cluster, scenario: str) -> None:
     assert run.returncode == 0, (f"molecule test -s {scenario} failed (exit {run.returncode}) after {seconds:.0f} s; "
                                  "the end of its output:\n" + "\n".join(output.splitlines()[-80:]))
     print(f"molecule test -s {scenario}: passed in {seconds:.0f} s")
+
+
+def scenario_class(scenario: str) -> type:
+    """A test class per scenario: pytest-xdist's --dist loadscope gives each class its own worker slot."""
+
+    class Scenario:
+        def test_molecule_scenario_passes(self, cluster: Cluster) -> None:
+            run_scenario(scenario)
+
+    Scenario.scenario = scenario
+    Scenario.__name__ = Scenario.__qualname__ = f"TestScenario_{scenario.replace('-', '_')}"
+    return Scenario
+
+
+for _scenario in SCENARIOS:
+    _class = scenario_class(_scenario)
+    globals()[_class.__name__] = _class

@@ -100,31 +100,61 @@ def verified_namespace(cluster: Cluster) -> str:
     return VERIFY_NAMESPACE
 
 
-# The modules (and molecule scenarios) that take longest, longest first, from the module times of a full run
-# (printed at its end). pytest-xdist (--dist loadscope) hands out modules, and each scenario's class, in
-# collection order, so these start first and the workers finish close together; one not listed starts after them.
+# The modules sharing `deployment` (a session fixture, so one deployment per worker that runs any of them): one
+# group, on one worker, deploys it once.
+SHARED_DEPLOYMENT_MODULES = {"test_lifecycle", "test_migrations", "test_drift", "test_no_secret_in_output"}
+SHARED_DEPLOYMENT = "shared-deployment"
+
+# The groups that take longest, longest first, from the group times of a full run (printed at its end). Groups are
+# handed out in this order (GroupScheduling), so these start first and the workers finish close together; a group
+# not listed starts after them.
 SLOWEST_FIRST = [
     "test_backup_restore", "test_backup_disaster_recovery", "test_credentials", "test_rollback", "test_availability",
-    "molecule-default", "test_external_mysql", "test_scale_out", "test_lifecycle", "test_migrations", "test_drift",
-    "molecule-role-flask_api", "molecule-role-mysql", "molecule-role-secrets", "test_interrupted_converge",
-    "test_minikube_path", "test_permissions", "test_vault_variables", "test_no_secret_in_output",
+    "molecule-default", "test_external_mysql", SHARED_DEPLOYMENT, "molecule-role-flask_api", "molecule-role-mysql",
+    "test_interrupted_converge", "test_minikube_path", "molecule-role-secrets", "test_permissions",
+    "test_vault_variables",
 ]
 
 
-def _group(item: pytest.Item) -> str:
-    """What runs on one worker: a module (its tests share the module's deployment) or a molecule scenario."""
-    scenario = getattr(item.cls, "scenario", None)
-    return f"molecule-{scenario}" if scenario else item.module.__name__
+def group_of(nodeid: str) -> str:
+    """What runs on one worker: a molecule scenario (a class of test_molecule.py), the modules that share
+    `deployment`, or any other module (its tests share the module's deployment)."""
+    path, _, rest = nodeid.partition("::")
+    module = Path(path).stem
+    if module == "test_molecule":
+        return "molecule-" + rest.split("::")[0].removeprefix("TestScenario_").replace("_", "-", 1)
+    return SHARED_DEPLOYMENT if module in SHARED_DEPLOYMENT_MODULES else module
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    item.user_properties.append(("group", _group(item)))  # reaches the reports, also from xdist workers
+    item.user_properties.append(("group", group_of(item.nodeid)))  # reaches the reports, also from xdist workers
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slowest groups first."""
+    """The slowest groups first, a group's tests together."""
     rank = {name: position for position, name in enumerate(SLOWEST_FIRST)}
-    items.sort(key=lambda item: rank.get(_group(item), len(rank)))
+    items.sort(key=lambda item: (rank.get(group_of(item.nodeid), len(rank)), group_of(item.nodeid)))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """pytest-xdist's loadscope, by group_of and in collection order (its own splits by module or class, and
+    reorders by test count, which started the one-test molecule scenarios last), and a worker gets its next group
+    only when it is down to its last test (which it cannot start before it knows what follows)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+        def _reschedule(self, node) -> None:
+            if not node.shutting_down and self.workqueue and self._pending_of(self.assigned_work[node]) > 1:
+                return
+            super()._reschedule(node)
+
+    config.option.loadscopereorder = False
+    return GroupScheduling(config, log)
 
 
 # What the tests print (playbook times, failed requests, error windows) is their report: collected from every
@@ -138,7 +168,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # The teardown report holds the test's whole capture: its setup (module fixtures deploying), call and teardown.
     if report.when == "teardown" and report.capstdout.strip():
         _printed.append((report.nodeid, report.capstdout.strip()))
-    group = dict(report.user_properties).get("group", Path(report.nodeid.split("::")[0]).stem)
+    group = dict(report.user_properties).get("group", group_of(report.nodeid))
     _group_seconds[group] = _group_seconds.get(group, 0.0) + report.duration
 
 

@@ -11,11 +11,18 @@ openssl, `require_secure_transport=ON` so nothing can connect without TLS), list
 - One deployment of a variant of inventory/production.example: every switch that inventory sets (external MySQL
   over TLS, token auth, autoscaler, PodDisruptionBudget, scrape annotations, no generated passwords), with only
   what ties it to a real cluster (context, image, resources) and the server's address, CA and admin taken from
-  inventory/local and this test. Checked live: TLS verified, auth 401/200, /metrics, the autoscaler, the PDB,
-  and the users the API writes are in the external server.
+  inventory/local and this test. Checked live: TLS verified and the users the API writes in the external server;
+  auth (401 JSON with WWW-Authenticate without or with a wrong token, 200 with it, the open routes open, only the
+  token's SHA-256 hash in the cluster, the token in no output); the pods' scrape annotations and request counters
+  of /metrics growing across two pods; the autoscaler (autoscaling/v2beta2 on Kubernetes 1.20) and the
+  PodDisruptionBudget live. The local cluster has no metrics-server, so nothing here scales on CPU.
+- A re-run of that variant without the admin password, after the API was scaled by hand above the autoscaler's
+  minimum (as the autoscaler would): it serves through the existing app user, runs no schema Job and leaves the
+  replica count alone.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -23,6 +30,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,6 +62,9 @@ LOCAL_ONLY = ("app_namespace", "kube_context", "kube_kubeconfig", "flask_api_bui
 PARTIAL_USER, PARTIAL_GRANTS, PARTIAL_MISSING = "e2e_partial", "SELECT, UPDATE", "INSERT, DELETE"
 # Bounds on the playbook runs (seconds): a preflight failure takes about 30 s, the deploy 2 to 4 min under load.
 PREFLIGHT_TIMEOUT, DEPLOY_TIMEOUT = 300, 900
+OPEN_PATHS = ("/", "/healthz", "/readyz", "/metrics", "/openapi.json")
+SENT = 60  # requests through the Service for the metrics check
+COUNTER = re.compile(r'^http_requests_total\{([^}]*)\} ([0-9.e+]+)$', re.MULTILINE)
 
 
 @dataclass
@@ -254,26 +265,71 @@ def test_the_production_variant_runs_on_the_external_server_over_verified_tls(cl
           "API sessions on the server")
 
 
-def test_auth_refuses_a_missing_or_wrong_token_and_serves_the_right_one(production: Production) -> None:
-    statuses = {label: call(production.url, "GET", "/users?limit=1", token=token)
-                for label, token in (("none", None), ("wrong", secrets.token_urlsafe(32)),
-                                     ("right", production.token))}
-    print("auth: " + ", ".join(f"{label} token {status}" for label, (status, _) in statuses.items()))
-    assert statuses["none"][0] == statuses["wrong"][0] == 401, statuses
-    assert statuses["none"][1]["error"]["code"] == "unauthorized", statuses["none"]
-    assert statuses["right"][0] == 200 and isinstance(statuses["right"][1], list), statuses["right"]
+def get(url: str, token: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of GET url, with `Authorization: Bearer token` when a token is given."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
 
 
-def test_metrics_are_served_and_the_pods_annotated_for_scraping(cluster: Cluster, production: Production) -> None:
-    pods = cluster.pods_of_service(production.namespace, API_SERVICE)
+def test_auth_refuses_a_missing_or_wrong_token_and_serves_the_right_one(cluster: Cluster,
+                                                                        production: Production) -> None:
+    for label, token in (("no token", None), ("wrong token", secrets.token_urlsafe(32))):
+        status, headers, body = get(f"{production.url}/users?limit=1", token)
+        assert status == 401, f"{label}: GET /users answered {status}"
+        assert headers.get("WWW-Authenticate", "").startswith("Bearer"), f"{label}: no WWW-Authenticate: {headers}"
+        assert json.loads(body)["error"]["code"] == "unauthorized", f"{label}: {body!r}"
+    status, _, body = get(f"{production.url}/users?limit=1", production.token)
+    assert status == 200 and isinstance(json.loads(body), list), f"with the token: {status} {body[:200]!r}"
+    for path in OPEN_PATHS:
+        assert get(production.url + path)[0] == 200, f"GET {path} without a token was refused"
+    description = json.loads(get(f"{production.url}/openapi.json")[2])
+    assert description["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
+    # Only the token's hash reaches the cluster, and no object holds the token itself.
+    hashes = cluster.secret_values(production.namespace, NAMES["flask_api_auth_secret_name"])
+    assert hashes == {NAMES["flask_api_auth_hashes_key"]: hashlib.sha256(production.token.encode()).hexdigest()}
+    deployment = cluster.apps.read_namespaced_deployment(NAMES["flask_api_name"], production.namespace)
+    assert production.token not in json.dumps(cluster.api_client.sanitize_for_serialization(deployment))
+    print("auth: no token 401, wrong token 401, right token 200; open routes open; only the token's hash stored")
+
+
+def ready_api_pods(cluster: Cluster, namespace: str, count: int) -> list:
+    pods = [pod for pod in cluster.pods_of_service(namespace, API_SERVICE) if is_ready(pod)]
+    return pods if len(pods) >= count else []
+
+
+def request_counts(pod) -> float:
+    """Sum of http_requests_total over the routes of the pod's /metrics (all its gunicorn workers)."""
+    status, _, body = get(f"http://{pod.status.pod_ip}:8080/metrics")
+    assert status == 200, f"/metrics of pod {pod.metadata.name} answered {status}"
+    return sum(float(value) for _, value in COUNTER.findall(body.decode()))
+
+
+def test_request_counters_grow_across_the_pods_and_the_pods_are_annotated(cluster: Cluster,
+                                                                         production: Production) -> None:
+    minimum = production.settings["flask_api_autoscaling_min_replicas"]
+    pods = wait_until(lambda: ready_api_pods(cluster, production.namespace, minimum), 120, "ready API pods")
     for pod in pods:
         annotations = pod.metadata.annotations or {}
         assert annotations.get("prometheus.io/scrape") == "true", f"{pod.metadata.name}: {annotations}"
-    with urllib.request.urlopen(f"{production.url}/metrics", timeout=10) as response:  # no token: open
-        text = response.read().decode()
-    counted = re.findall(r'^http_requests_total\{[^}]*route="/users"[^}]*\} ([0-9.e+]+)$', text, re.MULTILINE)
-    print(f"metrics: /metrics answered without a token, {len(text.splitlines())} lines, /users counted "
-          f"{sum(float(value) for value in counted):.0f} times by the pod that answered")
+        assert (annotations.get("prometheus.io/port"), annotations.get("prometheus.io/path")) == ("8080", "/metrics")
+    before = {pod.metadata.name: request_counts(pod) for pod in pods}
+
+    for _ in range(SENT):  # a new connection each time, so kube-proxy spreads them over the pods
+        assert call(production.url, "GET", "/users?limit=1", token=production.token)[0] == 200
+
+    after = {pod.metadata.name: request_counts(pod) for pod in pods}
+    grown = {name: after[name] - before[name] for name in before}
+    print(f"metrics: {SENT} requests through the Service, counters grew by {grown}")
+    # Each pod's count also includes its probes and the two /metrics reads of this test.
+    assert sum(grown.values()) >= SENT, f"the counters grew by {grown}, less than the {SENT} requests sent"
+    assert sum(1 for value in grown.values() if value >= 5) >= 2, f"the requests did not reach two pods: {grown}"
+    status, _, body = get(f"{production.url}/metrics")  # no token: open
+    text = body.decode()
+    assert status == 200 and 'route="/users"' in text, "/metrics through the Service lacks /users"
     assert "http_request_duration_seconds_bucket" in text and "# TYPE http_requests_total counter" in text
 
 
@@ -310,7 +366,12 @@ def test_the_autoscaler_and_the_disruption_budget_are_live(cluster: Cluster, pro
 def test_without_the_admin_password_a_rerun_serves_through_the_existing_app_user(cluster: Cluster, external,
                                                                                  production: Production) -> None:
     """The path without admin credentials when nothing is missing: the app user the first run created holds its
-    rights and the schema is current, so the preflight passes and the play deploys without a schema Job."""
+    rights and the schema is current, so the preflight passes and the play deploys without a schema Job. The API
+    was scaled by hand above the autoscaler's minimum first, as the autoscaler would: the re-run leaves it so."""
+    name = NAMES["flask_api_name"]
+    by_hand = production.settings["flask_api_autoscaling_min_replicas"] + 1
+    cluster.apps.patch_namespaced_deployment_scale(name, production.namespace, {"spec": {"replicas": by_hand}})
+    wait_until(lambda: ready_api_pods(cluster, production.namespace, by_hand), 180, f"{by_hand} ready API pods")
     path = external.directory / "production-no-admin.json"
     path.touch(mode=0o600)
     path.write_text(json.dumps({**production.settings, "vault_mysql_root_password": ""}))
@@ -322,8 +383,11 @@ def test_without_the_admin_password_a_rerun_serves_through_the_existing_app_user
     took = time.monotonic() - started
     user = cluster.api_settings(production.namespace)["MYSQL_USER"]
     jobs_after = {job.metadata.name for job in cluster.jobs(production.namespace)}
+    replicas = cluster.apps.read_namespaced_deployment(name, production.namespace).spec.replicas
     print(f"no admin password: re-run {took:.0f} s, changed={run.changed}, schema Jobs {len(jobs_before)} before "
-          f"and {len(jobs_after)} after")
+          f"and {len(jobs_after)} after; replicas {replicas} (scaled by hand to {by_hand})")
+    assert replicas == by_hand, f"the re-run set replicas to {replicas}, fighting the autoscaler"
+    assert production.token not in run.output
     assert any(message.startswith(f"MySQL at {external.where} answers over TLS verified against the given CA, and "
                                   f"the app user '{user}' holds SELECT, INSERT, UPDATE, DELETE on {DATABASE}.*")
                for message in run.messages), run.messages

@@ -147,6 +147,10 @@ def native_password_hash(password: str) -> str:
     return "*" + hashlib.sha1(hashlib.sha1(password.encode()).digest()).hexdigest().upper()  # noqa: S324 - the server's format
 
 
+# Said by a run that leaves an old password of the runtime user valid (a retained rotation not yet discarded).
+OLD_PASSWORD_KEPT = "an old password is still valid until discarded"
+
+
 def set_runtime_password(cur: Any, user: str, password: str, retain_old: bool) -> None:
     """ALTER USER to this password; with retain_old a different old password keeps working until discarded."""
     if not retain_old:
@@ -167,26 +171,41 @@ def set_runtime_password(cur: Any, user: str, password: str, retain_old: bool) -
                 "OR mysql_native_password USING %s", (user, password, old_hash))
 
 
-def discard_old_password(cur: Any, user: str) -> bool:
-    """Drop the old password a retained rotation left on '<user>'@'%'; True when there was one."""
+def _is_mariadb(cur: Any) -> bool:
     cur.execute("SELECT VERSION()")
-    if "mariadb" not in str(cur.fetchone()[0]).lower():
-        cur.execute("SELECT JSON_CONTAINS_PATH(User_attributes, 'one', '$.additional_password') "
-                    "FROM mysql.user WHERE User = %s AND Host = '%%'", (user,))
-        row = cur.fetchone()
-        if not row or not row[0]:
-            return False
-        cur.execute("ALTER USER %s@'%%' DISCARD OLD PASSWORD", (user,))
-        return True
+    return "mariadb" in str(cur.fetchone()[0]).lower()
+
+
+def _mariadb_methods(cur: Any, user: str) -> tuple[int, str, str] | None:
+    """(number of authentication methods, the first one's plugin, its string) of '<user>'@'%' on MariaDB."""
     cur.execute("SELECT COALESCE(JSON_LENGTH(Priv, '$.auth_or'), 0), JSON_VALUE(Priv, '$.plugin'), "
                 "JSON_VALUE(Priv, '$.authentication_string') FROM mysql.global_priv WHERE User = %s AND Host = '%%'",
                 (user,))
-    row = cur.fetchone()
-    if not row or row[0] < 2:
+    return cur.fetchone()
+
+
+def has_old_password(cur: Any, user: str) -> bool:
+    """'<user>'@'%' still accepts an old password beside its current one (a retained rotation not yet discarded)."""
+    if not _is_mariadb(cur):
+        cur.execute("SELECT JSON_CONTAINS_PATH(User_attributes, 'one', '$.additional_password') "
+                    "FROM mysql.user WHERE User = %s AND Host = '%%'", (user,))
+        row = cur.fetchone()
+        return bool(row and row[0])
+    row = _mariadb_methods(cur, user)
+    return bool(row and row[0] >= 2)
+
+
+def discard_old_password(cur: Any, user: str) -> bool:
+    """Drop the old password a retained rotation left on '<user>'@'%'; True when there was one."""
+    if not has_old_password(cur, user):
         return False
-    if not str(row[1]).replace("_", "").isalnum():
-        raise MigrationError(f"unexpected authentication plugin {row[1]!r} on {user}@'%'")
-    cur.execute("ALTER USER %s@'%%' IDENTIFIED VIA " + row[1] + " USING %s", (user, row[2]))
+    if not _is_mariadb(cur):
+        cur.execute("ALTER USER %s@'%%' DISCARD OLD PASSWORD", (user,))
+        return True
+    _, plugin, string = _mariadb_methods(cur, user)
+    if not str(plugin).replace("_", "").isalnum():
+        raise MigrationError(f"unexpected authentication plugin {plugin!r} on {user}@'%'")
+    cur.execute("ALTER USER %s@'%%' IDENTIFIED VIA " + plugin + " USING %s", (user, string))
     return True
 
 
@@ -206,8 +225,10 @@ def ensure_runtime_user(cur: Any, user: str, password: str, database: str, retai
     retain_old: keep a different old password valid (see the module doc); password_current: the password
     already logs in, so a retained rotation leaves the user's passwords as they are (an ALTER would drop
     an old password still in use)."""
+    cur.execute("SELECT COUNT(*) FROM mysql.user WHERE User = %s AND Host = '%%'", (user,))
+    existed = cur.fetchone()[0] > 0
     cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (user, password))
-    if not (retain_old and password_current):
+    if existed and not (retain_old and password_current):  # a new user has the password and nothing to retain
         set_runtime_password(cur, user, password, retain_old)
     for statement in excess_privilege_revocations(cur, user, database):
         try:
@@ -252,7 +273,7 @@ def excess_privilege_revocations(cur: Any, user: str, database: str) -> list[str
     return list(dict.fromkeys(statements))
 
 
-def run(plan: Plan, out: Any = sys.stdout) -> int:
+def run(plan: Plan, out: Any = None) -> int:
     """Apply pending migrations (and ensure the runtime user as admin); returns how many were applied."""
     migrations = available_migrations()
     database = plan.runtime.database
@@ -267,9 +288,11 @@ def run(plan: Plan, out: Any = sys.stdout) -> int:
         lock_name = acquire_lock(cur, database, plan.lock_timeout)
         try:
             count = apply_pending(cur, migrations, out)
+            old_password = False
             if plan.admin_user is not None:
                 ensure_runtime_user(cur, plan.runtime.user, plan.runtime.password, database,
                                     retain_old=plan.retain_old_password, password_current=current)
+                old_password = plan.retain_old_password and has_old_password(cur, plan.runtime.user)
         finally:
             cur.execute("SELECT RELEASE_LOCK(%s)", (lock_name,))
     finally:
@@ -278,7 +301,9 @@ def run(plan: Plan, out: Any = sys.stdout) -> int:
     summary = f"migrate: schema at version {version}, {count} migration(s) applied"
     if plan.admin_user is not None:
         summary += f"; {plan.runtime.user}@'%' holds {', '.join(RUNTIME_PRIVILEGES)} on {database}"
-    print(summary, file=out)
+    if old_password:  # the deployer discards it once no client uses it (roles/flask_api/tasks/old_password.yml)
+        summary += f"; {OLD_PASSWORD_KEPT}"
+    print(summary, file=out or sys.stdout)
     return count
 
 

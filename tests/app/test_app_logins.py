@@ -84,14 +84,18 @@ def logs_in(env: dict[str, str], password: str) -> bool:
 
 
 def test_a_retained_rotation_lets_both_passwords_in_until_the_old_one_is_discarded(db_server, fresh_env, capsys):
-    assert migrate.main(fresh_env) == 0
+    # The first run creates the user in retain mode (as the deployer always runs it): no old password to keep.
+    assert migrate.main({**fresh_env, "MIGRATE_ROTATION": "retain"}) == 0
+    assert migrate.OLD_PASSWORD_KEPT not in capsys.readouterr().out, "a new user reported an old password"
     old_password = fresh_env["MYSQL_PASSWORD"]
     rotated = {**fresh_env, "MYSQL_PASSWORD": "rotated-" + old_password, "MIGRATE_ROTATION": "retain"}
 
     assert migrate.main(rotated) == 0
+    assert migrate.OLD_PASSWORD_KEPT in capsys.readouterr().out, "the rotation did not say it kept the old password"
     assert logs_in(rotated, old_password), "the old password was refused right after the rotation"
     assert logs_in(rotated, rotated["MYSQL_PASSWORD"]), "the new password does not log in"
-    assert migrate.main(rotated) == 0  # a second run (same password) keeps both working
+    assert migrate.main(rotated) == 0  # a second run (same password) keeps both working, and says so
+    assert migrate.OLD_PASSWORD_KEPT in capsys.readouterr().out
     assert logs_in(rotated, old_password) and logs_in(rotated, rotated["MYSQL_PASSWORD"])
 
     discard = {**rotated, "MIGRATE_ROTATION": "discard"}
@@ -102,3 +106,5 @@ def test_a_retained_rotation_lets_both_passwords_in_until_the_old_one_is_discard
     assert logs_in(rotated, rotated["MYSQL_PASSWORD"]), "the discard locked the new password out"
     assert migrate.main(discard) == 0
     assert capsys.readouterr().out.strip().endswith("none"), "a second discard found an old password"
+    assert migrate.main(rotated) == 0
+    assert migrate.OLD_PASSWORD_KEPT not in capsys.readouterr().out, "an old password reported after the discard"

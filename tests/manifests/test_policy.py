@@ -5,7 +5,10 @@ import base64
 import hashlib
 import re
 
+import yaml
+from app.migrate import OLD_PASSWORD_KEPT
 from conftest import API_TOKEN, PRODUCTION_VAULT
+from render_helpers import REPO
 from render_helpers import render as render_manifests
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
@@ -380,3 +383,10 @@ def test_mysql_rejoins_its_service_quickly_after_a_restart(each_render) -> None:
     assert container["startupProbe"]["periodSeconds"] <= 2 and container["readinessProbe"]["periodSeconds"] <= 2
     startup = container["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 300, "first boot needs its 5 minutes"
+
+
+def test_the_role_reads_the_schema_jobs_word_for_a_kept_old_password() -> None:
+    """The flask_api role discards an old app password only when the schema Job's log says one is still valid:
+    the words it looks for are the ones app/migrate.py prints."""
+    role_vars = yaml.safe_load((REPO / "roles/flask_api/vars/main.yml").read_text())
+    assert role_vars["flask_api_old_password_kept_marker"] == OLD_PASSWORD_KEPT

@@ -109,10 +109,10 @@ SHARED_DEPLOYMENT = "shared-deployment"
 # handed out in this order (GroupScheduling), so these start first and the workers finish close together; a group
 # not listed starts after them.
 SLOWEST_FIRST = [
-    "test_backup_restore", "test_backup_disaster_recovery", "test_credentials", "test_rollback", "test_availability",
-    "molecule-default", "test_external_mysql", SHARED_DEPLOYMENT, "molecule-role-flask_api", "molecule-role-mysql",
-    "test_interrupted_converge", "test_minikube_path", "molecule-role-secrets", "test_permissions",
-    "test_vault_variables",
+    "test_backup_restore", "test_rollback", SHARED_DEPLOYMENT, "test_backup_disaster_recovery", "test_credentials",
+    "molecule-default", "test_availability", "molecule-role-flask_api", "molecule-role-mysql", "test_minikube_path",
+    "test_external_mysql", "test_interrupted_converge", "molecule-role-secrets", "test_vault_variables",
+    "test_permissions",
 ]
 
 

@@ -16,6 +16,7 @@ description:
   - The exec stream's standard input is not closed after the data (Kubernetes before 1.29 cannot half-close it),
     so the command must read what it needs (for example a known number of lines) rather than wait for its end.
   - Never reports a change by itself; set C(changed_when) in the task.
+  - In check mode it runs nothing (the command may change things); a task that only reads sets C(check_mode: false).
 options:
   namespace: {type: str, required: true, description: The pod's namespace.}
   pod: {type: str, required: true, description: The pod's name.}
@@ -76,6 +77,9 @@ def exit_code(status_channel: str) -> int:
 
 def run(module: AnsibleK8SModule, api: CoreV1Api) -> None:
     params = module.params
+    if module.check_mode:
+        module.exit_json(changed=False, skipped=True, msg="check mode: the command was not run", stdout="",
+                         stderr="", rc=0)
     try:
         response = stream(api.connect_get_namespaced_pod_exec, params["pod"], params["namespace"],
                           container=params["container"], command=params["argv"], stdin=True, stdout=True,

@@ -351,10 +351,10 @@ def test_the_autoscaler_and_the_disruption_budget_are_live(cluster: Cluster, pro
     started = time.monotonic()
 
     def healthy_budget():
-        ready = [pod for pod in cluster.pods_of_service(production.namespace, API_SERVICE) if is_ready(pod)]
+        ready = ready_api_pods(cluster, production.namespace, expected[0])
         live = resources.get(api_version=pdb_version, kind="PodDisruptionBudget").get(
             name=name, namespace=production.namespace)
-        return (ready, live) if len(ready) >= expected[0] and (live.status.disruptionsAllowed or 0) >= 1 else None
+        return (ready, live) if ready and (live.status.disruptionsAllowed or 0) >= 1 else None
 
     ready, budget = wait_until(healthy_budget, 90, f"{expected[0]} ready API pods (the autoscaler's minimum) and "
                                                    "a budget allowing a disruption")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 from e2e_ansible import PlaybookRun, run_playbook
-from e2e_api import call, create_user
+from e2e_api import call, create_user, ready
 from e2e_kube import NAMES, Cluster, is_ready, wait_until
 from e2e_settings import KUBECONFIG, local_mysql_image
 
@@ -147,10 +147,6 @@ def newer_mysql_image() -> str:
     return newer
 
 
-def serving(url: str) -> bool:
-    return call(url, "GET", "/users?limit=1")[0] == 200
-
-
 def test_mysql_upgrade_takes_a_backup_rolls_and_keeps_the_data(cluster: Cluster, release: Release,
                                                                tmp_path: Path, record_property) -> None:
     ns = release.namespace
@@ -158,7 +154,7 @@ def test_mysql_upgrade_takes_a_backup_rolls_and_keeps_the_data(cluster: Cluster,
     newer = newer_mysql_image()
     # The refused rollback emptied the schema table for a moment, so every API pod reported not ready (its readiness
     # includes the schema version) and the Service had no endpoint: wait until they are back.
-    wait_until(lambda: serving(release.url), 120, "the API to serve again after the refused rollback")
+    wait_until(lambda: ready(release.url), 120, "the API to serve again after the refused rollback")
     kept = create_user(release.url, "Edsger", f"edsger-{secrets.token_hex(4)}@example.com")
 
     run, took = timed("site.yml", ns, "-e", json.dumps({"mysql_image": newer, "backup_dir": str(tmp_path)}))

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -39,6 +40,11 @@ def metered(app_env, migrated, tmp_path_factory):
         process.wait(timeout=30)
 
 
+def worker_files(server) -> set[str]:
+    """The workers that have counted something (prometheus_client writes one counter file per process)."""
+    return {name.split("_")[-1] for name in os.listdir(server.metrics_dir) if name.startswith("counter_")}
+
+
 def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     response = requests.get(url + "/metrics", timeout=5)  # no token: /metrics is public
     assert response.status_code == 200
@@ -54,22 +60,28 @@ def value(samples, name: str, **labels: str) -> float:
 def test_counts_add_up_over_all_workers_by_route_template(metered):
     before = scrape(metered.url)
     route = {"route": "/users/<int:user_id>", "method": "GET"}
-    for user_id in range(900001, 900031):  # 30 distinct URLs, one new connection each: spread over the workers
-        assert requests.get(f"{metered.url}/users/{user_id}", headers=AUTH, timeout=5).status_code == 404
+    # Distinct URLs, ten at a time on new connections, until two workers have counted some: one worker may take
+    # every connection of a short sequential burst, which would leave nothing to add up.
+    sent = 0
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        while len(worker_files(metered)) < 2:
+            assert sent < 300, f"{sent} requests all reached one worker"
+            ids = range(900001 + sent, 900011 + sent)
+            assert set(pool.map(lambda user_id: requests.get(
+                f"{metered.url}/users/{user_id}", headers=AUTH, timeout=5).status_code, ids)) == {404}
+            sent += len(ids)
     for _ in range(5):
         assert requests.get(f"{metered.url}/users", timeout=5).status_code == 401
-    worker_files = {name.split("_")[-1] for name in os.listdir(metered.metrics_dir) if name.startswith("counter_")}
-    assert len(worker_files) >= 2, "the requests did not reach several workers"
     for _ in range(2 * WORKERS):  # every worker answers with the same sums
         after = scrape(metered.url)
         assert value(after, "http_requests_total", **route, status="404") - value(
-            before, "http_requests_total", **route, status="404") == 30
+            before, "http_requests_total", **route, status="404") == sent
         assert value(after, "http_request_duration_seconds_count", **route) - value(
-            before, "http_request_duration_seconds_count", **route) == 30
+            before, "http_request_duration_seconds_count", **route) == sent
         assert value(after, "http_request_duration_seconds_bucket", **route, le="+Inf") == value(
             after, "http_request_duration_seconds_count", **route)
         assert value(after, "api_errors_total", code="not_found", status="404") - value(
-            before, "api_errors_total", code="not_found", status="404") == 30
+            before, "api_errors_total", code="not_found", status="404") == sent
         assert value(after, "http_requests_total", route="/users", method="GET", status="401") - value(
             before, "http_requests_total", route="/users", method="GET", status="401") == 5
         assert value(after, "api_errors_total", code="unauthorized", status="401") - value(

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from render_helpers import REPO
+from render_helpers import REPO, tool
 
 PLAY = """
 - name: Two modules, each printing the process that ran it
@@ -38,7 +38,7 @@ def run_play(tmp_path: Path, hide_mitogen: bool) -> str:
         (hidden / "__init__.py").write_text("raise ImportError('mitogen is not installed here')\n")
         env["PYTHONPATH"] = str(hidden.parent)
     proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), str(tmp_path / "play.yml"), "-i", "localhost,",
+        [tool("ansible-playbook"), str(tmp_path / "play.yml"), "-i", "localhost,",
          "-e", f"ansible_connection=local ansible_python_interpreter={sys.executable}"],
         cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -19,6 +19,8 @@ BAD_INPUTS = {
     "placeholder app password": ({"vault_mysql_app_password": "<your-password-here>"}, "vault_mysql_app_password"),
     "short app password": ({"vault_mysql_app_password": "Zk3-q9"}, "vault_mysql_app_password"),
     "uniform root password": ({"vault_mysql_root_password": "a" * 24}, "vault_mysql_root_password"),
+    "root password on two lines": ({"vault_mysql_root_password": "Kq8vTn3Lw7Rz\nXb5Hm2Jc9Pd4"},
+                                   "vault_mysql_root_password"),
     "invalid namespace": ({"app_namespace": "Bad_Namespace"}, "app_namespace"),
     "replicas not a number": ({"flask_api_replicas": "three"}, "flask_api_replicas"),
     "unknown image builder": ({"flask_api_image_builder": "docker"}, "flask_api_image_builder"),
